@@ -1,0 +1,10 @@
+//! audio-daemon: per-application volume control for PipeWire desktops.
+//!
+//! The library holds everything the binaries share: the wire protocol (used by the daemon
+//! and by the `audioctl` client), the pure state and volume logic, and the daemon's I/O.
+
+pub mod config;
+pub mod matching;
+pub mod protocol;
+pub mod state;
+pub mod volume;

@@ -1,0 +1,626 @@
+//! The wire protocol between the daemon and its clients. No I/O lives here.
+//!
+//! Wire rules:
+//! - The transport is a Unix stream socket; every message is one JSON object on one line.
+//! - Every request line gets exactly one reply line, in order.
+//! - A reply is `{"ok":true,...}` or `{"ok":false,"error":KIND,"message":TEXT}`.
+//! - `{"action":"subscribe"}` turns the connection into an event stream: after its reply
+//!   the daemon writes one `{"event":"app",...}` line for every app's current state, then
+//!   one line per change. A subscriber that stops reading is disconnected, never waited for.
+//!
+//! The request shape is the seed script's (`{"app":"vesktop","action":"up"}`), so that
+//! `echo ... | socat - UNIX-CONNECT:...` keeps working.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Longest request line the daemon reads; longer lines get [`ErrorKind::LineTooLong`].
+pub const MAX_LINE: usize = 4096;
+/// Largest step a single `up`/`down` may ask for, in percent points.
+pub const MAX_STEP: f64 = 100.0;
+/// Largest volume `set` accepts before calling the amount absurd (it is then capped per app).
+pub const MAX_SET: f64 = 1000.0;
+
+/// What a client asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// Raise by `amount` percent points (cubic scale), or the app's step.
+    Up { app: String, amount: Option<f64> },
+    /// Lower by `amount` percent points, or the app's step.
+    Down { app: String, amount: Option<f64> },
+    /// Set to `volume` percent (cubic scale), capped at the app's maximum.
+    Set { app: String, volume: f64 },
+    /// Mute, unmute or toggle every stream of the app.
+    Mute { app: String, state: MuteState },
+    /// The app's current state.
+    Get { app: String },
+    /// Every configured app's state.
+    List,
+    /// Turn this connection into an event stream.
+    Subscribe,
+}
+
+impl Request {
+    /// The app a request is about, if any.
+    pub fn app(&self) -> Option<&str> {
+        match self {
+            Request::Up { app, .. }
+            | Request::Down { app, .. }
+            | Request::Set { app, .. }
+            | Request::Mute { app, .. }
+            | Request::Get { app } => Some(app),
+            Request::List | Request::Subscribe => None,
+        }
+    }
+
+    /// Whether the request changes volumes (and so needs streams to act on).
+    pub fn changes_volume(&self) -> bool {
+        matches!(
+            self,
+            Request::Up { .. } | Request::Down { .. } | Request::Set { .. } | Request::Mute { .. }
+        )
+    }
+}
+
+/// Desired mute state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MuteState {
+    On,
+    Off,
+    Toggle,
+}
+
+/// The request as it appears on the wire, before validation.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireRequest {
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<MuteState>,
+}
+
+impl Request {
+    /// Parses and validates one request line.
+    pub fn parse(line: &str) -> Result<Request, Error> {
+        let wire: WireRequest = serde_json::from_str(line)
+            .map_err(|e| Error::new(ErrorKind::BadRequest, format!("invalid request: {e}")))?;
+        Request::try_from(wire)
+    }
+
+    /// The wire form of this request (what the client sends).
+    pub fn to_wire(&self) -> WireRequest {
+        let (action, app, amount, state) = match self {
+            Request::Up { app, amount } => ("up", Some(app), *amount, None),
+            Request::Down { app, amount } => ("down", Some(app), *amount, None),
+            Request::Set { app, volume } => ("set", Some(app), Some(*volume), None),
+            Request::Mute { app, state } => ("mute", Some(app), None, Some(*state)),
+            Request::Get { app } => ("get", Some(app), None, None),
+            Request::List => ("list", None, None, None),
+            Request::Subscribe => ("subscribe", None, None, None),
+        };
+        WireRequest {
+            action: action.to_owned(),
+            app: app.cloned(),
+            amount,
+            state,
+        }
+    }
+
+    /// One JSON line, without the newline.
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(&self.to_wire()).expect("a request always serializes")
+    }
+}
+
+impl TryFrom<WireRequest> for Request {
+    type Error = Error;
+
+    fn try_from(w: WireRequest) -> Result<Request, Error> {
+        let needs_app = |w: &WireRequest| match &w.app {
+            Some(app) if !app.is_empty() => Ok(app.clone()),
+            _ => Err(Error::new(
+                ErrorKind::BadRequest,
+                format!("action {:?} needs a non-empty \"app\"", w.action),
+            )),
+        };
+        let refuse = |field: &str, present: bool| {
+            if present {
+                Err(Error::new(
+                    ErrorKind::BadRequest,
+                    format!("action {:?} takes no \"{field}\"", w.action),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match w.action.as_str() {
+            "up" | "down" => {
+                refuse("state", w.state.is_some())?;
+                let amount = w.amount.map(check_step).transpose()?;
+                let app = needs_app(&w)?;
+                Ok(if w.action == "up" {
+                    Request::Up { app, amount }
+                } else {
+                    Request::Down { app, amount }
+                })
+            }
+            "set" => {
+                refuse("state", w.state.is_some())?;
+                let volume = w.amount.ok_or_else(|| {
+                    Error::new(ErrorKind::BadAmount, "action \"set\" needs an \"amount\" in percent")
+                })?;
+                let volume = check_set(volume)?;
+                Ok(Request::Set { app: needs_app(&w)?, volume })
+            }
+            "mute" => {
+                refuse("amount", w.amount.is_some())?;
+                Ok(Request::Mute {
+                    app: needs_app(&w)?,
+                    state: w.state.unwrap_or(MuteState::Toggle),
+                })
+            }
+            "get" => {
+                refuse("amount", w.amount.is_some())?;
+                refuse("state", w.state.is_some())?;
+                Ok(Request::Get { app: needs_app(&w)? })
+            }
+            "list" | "subscribe" => {
+                refuse("app", w.app.is_some())?;
+                refuse("amount", w.amount.is_some())?;
+                refuse("state", w.state.is_some())?;
+                Ok(if w.action == "list" {
+                    Request::List
+                } else {
+                    Request::Subscribe
+                })
+            }
+            other => Err(Error::new(
+                ErrorKind::UnknownAction,
+                format!(
+                    "unknown action {other:?} (expected up, down, set, mute, get, list or subscribe)"
+                ),
+            )),
+        }
+    }
+}
+
+/// Validates an `up`/`down` amount: finite, positive, at most [`MAX_STEP`].
+pub fn check_step(amount: f64) -> Result<f64, Error> {
+    if amount.is_finite() && amount > 0.0 && amount <= MAX_STEP {
+        Ok(amount)
+    } else {
+        Err(Error::new(
+            ErrorKind::BadAmount,
+            format!("amount must be a number above 0 and at most {MAX_STEP}, got {amount}"),
+        ))
+    }
+}
+
+/// Validates a `set` volume: finite, from 0 to [`MAX_SET`].
+pub fn check_set(volume: f64) -> Result<f64, Error> {
+    if volume.is_finite() && (0.0..=MAX_SET).contains(&volume) {
+        Ok(volume)
+    } else {
+        Err(Error::new(
+            ErrorKind::BadAmount,
+            format!("volume must be a number from 0 to {MAX_SET} percent, got {volume}"),
+        ))
+    }
+}
+
+/// One stream (PipeWire node) of an app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamState {
+    /// PipeWire object id of the node.
+    pub id: u32,
+    /// A human name: the node's `media.name`, or `node.description`/`node.name`.
+    pub name: String,
+    /// Loudest channel, percent on the cubic scale; `None` until PipeWire reported it.
+    pub volume: Option<f64>,
+    pub muted: bool,
+}
+
+/// An app and its streams as the daemon sees them now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppState {
+    pub app: String,
+    /// The user's display name for the app (`label` in the config), else the app name.
+    #[serde(default)]
+    pub label: String,
+    /// Loudest stream, percent on the cubic scale; `None` when the app has no streams.
+    pub volume: Option<f64>,
+    /// True when every stream is muted (and there is at least one).
+    pub muted: bool,
+    /// The app's configured maximum, percent.
+    pub max_volume: f64,
+    pub streams: Vec<StreamState>,
+}
+
+/// A successful answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Response {
+    App(AppState),
+    Apps(Vec<AppState>),
+    Subscribed,
+}
+
+/// What kind of failure; the wire carries it as a snake_case string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Not JSON, not an object, wrong field types or unknown fields.
+    BadRequest,
+    UnknownAction,
+    UnknownApp,
+    /// NaN, infinite, negative or absurd amounts.
+    BadAmount,
+    LineTooLong,
+    /// The app is known but has no streams right now.
+    NoStreams,
+    /// Every stream the command acted on vanished before PipeWire confirmed.
+    StreamVanished,
+    /// PipeWire did not confirm the change in time.
+    Timeout,
+    /// The daemon is not connected to PipeWire (it keeps trying).
+    PipewireUnavailable,
+    /// Too many connections, or the daemon is shutting down.
+    Busy,
+    Internal,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = serde_json::to_value(self).ok();
+        f.write_str(s.as_ref().and_then(|v| v.as_str()).unwrap_or("internal"))
+    }
+}
+
+/// A failed request: a kind for programs, a message for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Exactly one of these answers every request.
+pub type Reply = Result<Response, Error>;
+
+/// The flat wire form of a [`Reply`]: `ok` plus the fields of whichever variant.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct WireReply {
+    ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subscribed: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    apps: Option<Vec<AppState>>,
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    app: Option<AppState>,
+}
+
+/// Serializes a reply as one JSON line, without the newline.
+pub fn reply_to_line(reply: &Reply) -> String {
+    let wire = match reply {
+        Ok(Response::App(app)) => WireReply {
+            ok: true,
+            app: Some(app.clone()),
+            ..Default::default()
+        },
+        Ok(Response::Apps(apps)) => WireReply {
+            ok: true,
+            apps: Some(apps.clone()),
+            ..Default::default()
+        },
+        Ok(Response::Subscribed) => WireReply {
+            ok: true,
+            subscribed: Some(true),
+            ..Default::default()
+        },
+        Err(e) => WireReply {
+            ok: false,
+            error: Some(e.kind),
+            message: Some(e.message.clone()),
+            ..Default::default()
+        },
+    };
+    serde_json::to_string(&wire).expect("a reply always serializes")
+}
+
+/// Parses a reply line; a line that does not parse is reported as such so the client can
+/// say that client and daemon versions may differ.
+pub fn reply_from_line(line: &str) -> Result<Reply, serde_json::Error> {
+    let wire: WireReply = serde_json::from_str(line)?;
+    Ok(if wire.ok {
+        if let Some(apps) = wire.apps {
+            Ok(Response::Apps(apps))
+        } else if wire.subscribed == Some(true) {
+            Ok(Response::Subscribed)
+        } else if let Some(app) = wire.app {
+            Ok(Response::App(app))
+        } else {
+            Err(Error::new(ErrorKind::Internal, "reply has no content"))
+        }
+    } else {
+        Err(Error::new(
+            wire.error.unwrap_or(ErrorKind::Internal),
+            wire.message.unwrap_or_default(),
+        ))
+    })
+}
+
+/// A line of the event stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// An app's state changed (volume, mute, streams appearing or vanishing).
+    App(AppState),
+    /// The daemon lost or regained its PipeWire connection.
+    Pipewire { connected: bool },
+}
+
+impl Event {
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("an event always serializes")
+    }
+}
+
+/// One line for a waybar `custom` module with `"return-type": "json"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaybarLine {
+    pub text: String,
+    pub tooltip: String,
+    /// `muted`, `unmuted` or `inactive` (no streams), for CSS.
+    pub class: String,
+    pub percentage: u32,
+}
+
+impl WaybarLine {
+    /// Renders an app's state for the bar.
+    pub fn from_state(state: &AppState) -> WaybarLine {
+        let label = if state.label.is_empty() {
+            &state.app
+        } else {
+            &state.label
+        };
+        let Some(volume) = state.volume else {
+            return WaybarLine {
+                text: "-".to_owned(),
+                tooltip: format!("{label}: no streams"),
+                class: "inactive".to_owned(),
+                percentage: 0,
+            };
+        };
+        let pct = volume.round().max(0.0) as u32;
+        let n = state.streams.len();
+        let plural = if n == 1 { "stream" } else { "streams" };
+        let (text, class) = if state.muted {
+            (format!("{pct}% muted"), "muted")
+        } else {
+            (format!("{pct}%"), "unmuted")
+        };
+        WaybarLine {
+            text,
+            tooltip: format!("{label}: {text_pct}% ({n} {plural})", text_pct = pct),
+            class: class.to_owned(),
+            percentage: pct,
+        }
+    }
+
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("a waybar line always serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_requests_parse() {
+        assert_eq!(
+            Request::parse(r#"{"app":"vesktop","action":"up"}"#),
+            Ok(Request::Up {
+                app: "vesktop".into(),
+                amount: None
+            })
+        );
+        assert_eq!(
+            Request::parse(r#"{"app":"vesktop","action":"down","amount":2.5}"#),
+            Ok(Request::Down {
+                app: "vesktop".into(),
+                amount: Some(2.5)
+            })
+        );
+        assert_eq!(
+            Request::parse(r#"{"app":"music","action":"mute"}"#),
+            Ok(Request::Mute {
+                app: "music".into(),
+                state: MuteState::Toggle
+            })
+        );
+        assert_eq!(
+            Request::parse(r#"{"app":"music","action":"get"}"#),
+            Ok(Request::Get {
+                app: "music".into()
+            })
+        );
+    }
+
+    #[test]
+    fn other_requests_parse() {
+        assert_eq!(
+            Request::parse(r#"{"action":"set","app":"@sink","amount":40}"#),
+            Ok(Request::Set {
+                app: "@sink".into(),
+                volume: 40.0
+            })
+        );
+        assert_eq!(
+            Request::parse(r#"{"action":"mute","app":"x","state":"off"}"#),
+            Ok(Request::Mute {
+                app: "x".into(),
+                state: MuteState::Off
+            })
+        );
+        assert_eq!(Request::parse(r#"{"action":"list"}"#), Ok(Request::List));
+        assert_eq!(
+            Request::parse(r#"{"action":"subscribe"}"#),
+            Ok(Request::Subscribe)
+        );
+    }
+
+    fn kind(line: &str) -> ErrorKind {
+        Request::parse(line).unwrap_err().kind
+    }
+
+    #[test]
+    fn bad_requests_get_kinds() {
+        assert_eq!(kind("not json"), ErrorKind::BadRequest);
+        assert_eq!(kind("[1,2]"), ErrorKind::BadRequest);
+        assert_eq!(kind(r#"{"app":"x"}"#), ErrorKind::BadRequest);
+        assert_eq!(kind(r#"{"action":"up"}"#), ErrorKind::BadRequest);
+        assert_eq!(kind(r#"{"action":"up","app":""}"#), ErrorKind::BadRequest);
+        assert_eq!(kind(r#"{"action":"up","app":"x","volume":3}"#), ErrorKind::BadRequest);
+        assert_eq!(kind(r#"{"action":"up","app":"x","amount":"5"}"#), ErrorKind::BadRequest);
+        assert_eq!(kind(r#"{"action":"list","app":"x"}"#), ErrorKind::BadRequest);
+        assert_eq!(kind(r#"{"action":"louder","app":"x"}"#), ErrorKind::UnknownAction);
+        assert_eq!(kind(r#"{"action":"mute","app":"x","state":"maybe"}"#), ErrorKind::BadRequest);
+    }
+
+    #[test]
+    fn absurd_amounts_are_refused() {
+        for amount in ["-5", "0", "100.5", "1e308", "1e999"] {
+            let line = format!(r#"{{"action":"up","app":"x","amount":{amount}}}"#);
+            let k = kind(&line);
+            assert!(
+                k == ErrorKind::BadAmount || k == ErrorKind::BadRequest,
+                "{amount}: {k:?}"
+            );
+        }
+        assert_eq!(kind(r#"{"action":"set","app":"x","amount":-1}"#), ErrorKind::BadAmount);
+        assert_eq!(kind(r#"{"action":"set","app":"x","amount":1000.1}"#), ErrorKind::BadAmount);
+        assert_eq!(kind(r#"{"action":"set","app":"x"}"#), ErrorKind::BadAmount);
+        assert!(check_step(f64::NAN).is_err());
+        assert!(check_step(f64::INFINITY).is_err());
+        assert!(check_set(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn requests_round_trip_through_the_wire() {
+        let all = [
+            Request::Up {
+                app: "a".into(),
+                amount: Some(3.0),
+            },
+            Request::Down {
+                app: "a".into(),
+                amount: None,
+            },
+            Request::Set {
+                app: "a".into(),
+                volume: 0.0,
+            },
+            Request::Mute {
+                app: "a".into(),
+                state: MuteState::On,
+            },
+            Request::Get { app: "a".into() },
+            Request::List,
+            Request::Subscribe,
+        ];
+        for r in all {
+            assert_eq!(Request::parse(&r.to_line()), Ok(r));
+        }
+    }
+
+    fn sample_app() -> AppState {
+        AppState {
+            app: "vesktop".into(),
+            label: "Discord".into(),
+            volume: Some(45.0),
+            muted: false,
+            max_volume: 150.0,
+            streams: vec![StreamState {
+                id: 41,
+                name: "WEBRTC VoiceEngine".into(),
+                volume: Some(45.0),
+                muted: false,
+            }],
+        }
+    }
+
+    #[test]
+    fn replies_round_trip_and_are_flat() {
+        let ok: Reply = Ok(Response::App(sample_app()));
+        let line = reply_to_line(&ok);
+        assert!(line.starts_with(r#"{"ok":true,"#), "{line}");
+        assert!(line.contains(r#""app":"vesktop""#), "{line}");
+        assert!(line.contains(r#""volume":45.0"#), "{line}");
+        assert_eq!(reply_from_line(&line).unwrap(), ok);
+
+        let err: Reply = Err(Error::new(ErrorKind::UnknownApp, "unknown app \"x\""));
+        let line = reply_to_line(&err);
+        assert_eq!(
+            line,
+            r#"{"ok":false,"error":"unknown_app","message":"unknown app \"x\""}"#
+        );
+        assert_eq!(reply_from_line(&line).unwrap(), err);
+
+        for r in [Ok(Response::Apps(vec![sample_app()])), Ok(Response::Subscribed)] {
+            assert_eq!(reply_from_line(&reply_to_line(&r)).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn events_are_tagged() {
+        let line = Event::App(sample_app()).to_line();
+        assert!(line.starts_with(r#"{"event":"app","app":"vesktop""#), "{line}");
+        let line = Event::Pipewire { connected: false }.to_line();
+        assert_eq!(line, r#"{"event":"pipewire","connected":false}"#);
+    }
+
+    #[test]
+    fn waybar_lines() {
+        let mut s = sample_app();
+        let w = WaybarLine::from_state(&s);
+        assert_eq!(w.text, "45%");
+        assert_eq!(w.class, "unmuted");
+        assert_eq!(w.percentage, 45);
+        assert_eq!(w.tooltip, "Discord: 45% (1 stream)");
+        s.muted = true;
+        assert_eq!(WaybarLine::from_state(&s).class, "muted");
+        s.volume = None;
+        s.streams.clear();
+        let w = WaybarLine::from_state(&s);
+        assert_eq!((w.class.as_str(), w.percentage), ("inactive", 0));
+        let json: serde_json::Value = serde_json::from_str(&w.to_line()).unwrap();
+        for key in ["text", "tooltip", "class", "percentage"] {
+            assert!(json.get(key).is_some(), "{key}");
+        }
+    }
+}

@@ -1,0 +1,567 @@
+//! The daemon's picture of the PipeWire graph, and what requests do to it.
+//!
+//! Pure: PipeWire facts come in as [`Update`]s, commands as [`crate::protocol::Request`]s,
+//! and what must be sent to PipeWire comes out as [`Action`]s. The PipeWire thread owns the
+//! one `State` and does the I/O; everything here is unit-tested without PipeWire.
+//!
+//! Volume control per stream follows a small protocol (see `command.rs`): at most one
+//! `set_param` is in flight per stream; later requests only move the stream's *target*,
+//! which is sent when the in-flight change is confirmed by PipeWire's own Props event.
+//! A burst of key repeats therefore never queues up, and the last target always lands.
+
+mod command;
+
+use crate::config::Config;
+use crate::protocol::{AppState, StreamState};
+use crate::volume::{self, Volume};
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+pub use command::WaiterId;
+
+/// Node and client properties.
+pub type Props = HashMap<String, String>;
+
+/// How long PipeWire may take to confirm a change before the request fails.
+pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A fact reported by PipeWire.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    /// A node appeared or its properties changed.
+    Node { id: u32, props: Props },
+    /// A node's Props param: the fields it carried.
+    NodeVolume {
+        id: u32,
+        channels: Option<Vec<f32>>,
+        mute: Option<bool>,
+    },
+    NodeRemoved(u32),
+    /// A client appeared or its properties changed.
+    Client { id: u32, props: Props },
+    ClientRemoved(u32),
+    /// A device's active Route param (where hardware sinks keep their volume).
+    Route {
+        device: u32,
+        index: i32,
+        route_device: i32,
+        volume: Volume,
+    },
+    DeviceRemoved(u32),
+    /// WirePlumber's `default.audio.sink` / `default.audio.source` metadata.
+    Default { sink: bool, name: Option<String> },
+    /// The connection is gone: everything known is void.
+    Disconnected,
+}
+
+/// Something to send to PipeWire.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// `set_param(Props)` on a node.
+    SetNode { node: u32, volume: Volume },
+    /// `set_param(Route)` on a device, for a node whose volume lives on a route.
+    SetRoute {
+        device: u32,
+        index: i32,
+        route_device: i32,
+        volume: Volume,
+    },
+}
+
+/// Which app a request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AppKey {
+    /// Index into `Config::apps`.
+    Named(usize),
+    DefaultSink,
+    DefaultSource,
+}
+
+pub const SINK_TARGET: &str = "@sink";
+pub const SOURCE_TARGET: &str = "@source";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    StreamOut,
+    StreamIn,
+    Sink,
+    Source,
+    Other,
+}
+
+impl Class {
+    fn of(props: &Props) -> Class {
+        match props.get("media.class").map(String::as_str) {
+            Some("Stream/Output/Audio") => Class::StreamOut,
+            Some("Stream/Input/Audio") => Class::StreamIn,
+            Some("Audio/Sink") | Some("Audio/Duplex") => Class::Sink,
+            Some("Audio/Source") | Some("Audio/Source/Virtual") => Class::Source,
+            _ => Class::Other,
+        }
+    }
+}
+
+/// The change protocol's bookkeeping for one stream.
+#[derive(Debug, Clone, Default)]
+struct Control {
+    /// Bumped for every new target.
+    generation: u64,
+    /// Highest generation PipeWire confirmed (or that was settled otherwise).
+    confirmed: u64,
+    /// Where the stream should end up, while that is not yet confirmed.
+    target: Option<Volume>,
+    /// What was sent and not yet confirmed.
+    inflight: Option<Inflight>,
+}
+
+#[derive(Debug, Clone)]
+struct Inflight {
+    volume: Volume,
+    generation: u64,
+    since: Instant,
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    props: Props,
+    class: Class,
+    client: Option<u32>,
+    /// Props reported by the node itself.
+    reported: Option<Volume>,
+    /// Apps whose rules match, as indices into the config.
+    apps: Vec<usize>,
+    control: Control,
+}
+
+/// Where a hardware node's volume lives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct RouteRef {
+    device: u32,
+    index: i32,
+    route_device: i32,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Device {
+    /// Active routes by their `device` field.
+    routes: HashMap<i32, (i32, Volume)>,
+}
+
+/// The whole picture.
+#[derive(Debug)]
+pub struct State {
+    config: Config,
+    nodes: HashMap<u32, Node>,
+    clients: HashMap<u32, Props>,
+    devices: HashMap<u32, Device>,
+    default_sink: Option<String>,
+    default_source: Option<String>,
+    connected: bool,
+    /// Apps whose state may have changed since the last [`State::take_changes`].
+    dirty: BTreeSet<AppKey>,
+    /// The state last announced per app, so unchanged apps are not announced again.
+    announced: HashMap<AppKey, AppState>,
+    waiters: command::Waiters,
+    /// Actions produced by updates (a coalesced target sent after a confirmation).
+    outbox: Vec<Action>,
+}
+
+impl State {
+    pub fn new(config: Config) -> State {
+        State {
+            config,
+            nodes: HashMap::new(),
+            clients: HashMap::new(),
+            devices: HashMap::new(),
+            default_sink: None,
+            default_source: None,
+            connected: false,
+            dirty: BTreeSet::new(),
+            announced: HashMap::new(),
+            waiters: command::Waiters::default(),
+            outbox: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn connected(&self) -> bool {
+        self.connected
+    }
+
+    /// Marks the connection as up (the registry is about to report everything).
+    pub fn set_connected(&mut self) {
+        self.connected = true;
+    }
+
+    /// Number of streams and devices tracked (for diagnostics and benchmarks).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Replaces the configuration and re-evaluates every stream's apps.
+    pub fn set_config(&mut self, config: Config) {
+        self.config = config;
+        // App indices may have moved: announce everything afresh.
+        self.announced.clear();
+        let ids: Vec<u32> = self.nodes.keys().copied().collect();
+        for id in ids {
+            self.rematch(id);
+        }
+        self.mark_all_dirty();
+    }
+
+    fn mark_all_dirty(&mut self) {
+        self.dirty.extend((0..self.config.apps.len()).map(AppKey::Named));
+        self.dirty.insert(AppKey::DefaultSink);
+        self.dirty.insert(AppKey::DefaultSource);
+    }
+
+    /// Marks the apps a node belongs to (and the default targets it may be) as changed.
+    fn touch(&mut self, id: u32) {
+        let Some(node) = self.nodes.get(&id) else {
+            return;
+        };
+        self.dirty
+            .extend(node.apps.iter().map(|&i| AppKey::Named(i)));
+        match node.class {
+            Class::Sink => {
+                self.dirty.insert(AppKey::DefaultSink);
+            }
+            Class::Source => {
+                self.dirty.insert(AppKey::DefaultSource);
+            }
+            _ => {}
+        }
+    }
+
+    /// Applies a fact from PipeWire. Requests it completes are collected by
+    /// [`State::take_completed`], actions it triggers by [`State::take_actions`].
+    pub fn apply(&mut self, update: Update, now: Instant) {
+        match update {
+            Update::Node { id, props } => {
+                let client = props.get("client.id").and_then(|c| c.parse().ok());
+                let class = Class::of(&props);
+                self.touch(id);
+                let node = self.nodes.entry(id).or_insert_with(|| Node {
+                    props: Props::new(),
+                    class,
+                    client,
+                    reported: None,
+                    apps: Vec::new(),
+                    control: Control::default(),
+                });
+                node.props = props;
+                node.class = class;
+                node.client = client;
+                self.rematch(id);
+                self.touch(id);
+            }
+            Update::NodeVolume { id, channels, mute } => {
+                let Some(node) = self.nodes.get_mut(&id) else {
+                    return;
+                };
+                let prev = node.reported.clone();
+                let mut v = prev.clone().unwrap_or(Volume {
+                    channels: Vec::new(),
+                    mute: false,
+                });
+                if let Some(c) = channels {
+                    v.channels = c;
+                }
+                if let Some(m) = mute {
+                    v.mute = m;
+                }
+                node.reported = Some(v);
+                if self.route_of(id).is_none() {
+                    self.reported_changed(id, now);
+                }
+            }
+            Update::NodeRemoved(id) => {
+                self.touch(id);
+                self.nodes.remove(&id);
+                self.settle_waiters();
+            }
+            Update::Client { id, props } => {
+                self.clients.insert(id, props);
+                self.rematch_client(id);
+            }
+            Update::ClientRemoved(id) => {
+                self.clients.remove(&id);
+                self.rematch_client(id);
+            }
+            Update::Route {
+                device,
+                index,
+                route_device,
+                volume,
+            } => {
+                self.devices
+                    .entry(device)
+                    .or_default()
+                    .routes
+                    .insert(route_device, (index, volume));
+                let ids: Vec<u32> = self
+                    .nodes
+                    .keys()
+                    .copied()
+                    .filter(|&id| {
+                        self.route_of(id)
+                            .is_some_and(|r| r.device == device && r.route_device == route_device)
+                    })
+                    .collect();
+                for id in ids {
+                    self.reported_changed(id, now);
+                }
+            }
+            Update::DeviceRemoved(id) => {
+                if self.devices.remove(&id).is_some() {
+                    let ids: Vec<u32> = self.nodes.keys().copied().collect();
+                    for n in ids {
+                        if self.nodes[&n].props.get("device.id") == Some(&id.to_string()) {
+                            self.touch(n);
+                        }
+                    }
+                }
+            }
+            Update::Default { sink, name } => {
+                if sink {
+                    self.default_sink = name;
+                    self.dirty.insert(AppKey::DefaultSink);
+                } else {
+                    self.default_source = name;
+                    self.dirty.insert(AppKey::DefaultSource);
+                }
+            }
+            Update::Disconnected => {
+                self.connected = false;
+                self.nodes.clear();
+                self.clients.clear();
+                self.devices.clear();
+                self.default_sink = None;
+                self.default_source = None;
+                self.waiters.fail_all_disconnected();
+                self.outbox.clear();
+                self.mark_all_dirty();
+            }
+        }
+    }
+
+    /// Re-evaluates which apps a node belongs to.
+    fn rematch(&mut self, id: u32) {
+        let Some(node) = self.nodes.get(&id) else {
+            return;
+        };
+        let client = node.client.and_then(|c| self.clients.get(&c));
+        let lookup = |k: &str| {
+            node.props
+                .get(k)
+                .or_else(|| client.and_then(|c| c.get(k)))
+                .map(String::as_str)
+        };
+        let apps: Vec<usize> = self
+            .config
+            .apps
+            .iter()
+            .enumerate()
+            .filter(|(_, app)| {
+                app.rules.iter().any(|rule| {
+                    // Apps are about what people hear unless a rule says otherwise.
+                    (rule.mentions("media.class") || node.class == Class::StreamOut)
+                        && rule.matches(lookup)
+                })
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if apps != node.apps {
+            self.touch(id);
+            if let Some(node) = self.nodes.get_mut(&id) {
+                node.apps = apps;
+            }
+            self.touch(id);
+        }
+    }
+
+    fn rematch_client(&mut self, client: u32) {
+        let ids: Vec<u32> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.client == Some(client))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ids {
+            self.rematch(id);
+        }
+    }
+
+    /// The device route holding a node's volume, when it has one.
+    fn route_of(&self, id: u32) -> Option<RouteRef> {
+        let node = self.nodes.get(&id)?;
+        let device: u32 = node.props.get("device.id")?.parse().ok()?;
+        let route_device: i32 = node.props.get("card.profile.device")?.parse().ok()?;
+        let (index, _) = self.devices.get(&device)?.routes.get(&route_device)?;
+        Some(RouteRef {
+            device,
+            index: *index,
+            route_device,
+        })
+    }
+
+    /// The volume PipeWire reports for a node, from its route or its own Props.
+    fn reported(&self, id: u32) -> Option<&Volume> {
+        match self.route_of(id) {
+            Some(r) => self.devices.get(&r.device)?.routes.get(&r.route_device).map(|(_, v)| v),
+            None => self.nodes.get(&id)?.reported.as_ref(),
+        }
+    }
+
+    /// Node ids of an app, in id order.
+    fn members(&self, key: AppKey) -> Vec<u32> {
+        let mut ids: Vec<u32> = match key {
+            AppKey::Named(i) => self
+                .nodes
+                .iter()
+                .filter(|(_, n)| n.apps.contains(&i))
+                .map(|(&id, _)| id)
+                .collect(),
+            AppKey::DefaultSink | AppKey::DefaultSource => {
+                let (name, class) = if key == AppKey::DefaultSink {
+                    (&self.default_sink, Class::Sink)
+                } else {
+                    (&self.default_source, Class::Source)
+                };
+                let Some(name) = name else {
+                    return Vec::new();
+                };
+                self.nodes
+                    .iter()
+                    .filter(|(_, n)| n.class == class && n.props.get("node.name") == Some(name))
+                    .map(|(&id, _)| id)
+                    .collect()
+            }
+        };
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Resolves an app name from a request.
+    pub fn resolve(&self, name: &str) -> Option<AppKey> {
+        match name {
+            SINK_TARGET => Some(AppKey::DefaultSink),
+            SOURCE_TARGET => Some(AppKey::DefaultSource),
+            _ => self.config.app(name).map(|(i, _)| AppKey::Named(i)),
+        }
+    }
+
+    fn key_name(&self, key: AppKey) -> (&str, &str) {
+        match key {
+            AppKey::Named(i) => {
+                let app = &self.config.apps[i];
+                (&app.name, &app.label)
+            }
+            AppKey::DefaultSink => (SINK_TARGET, "Speakers"),
+            AppKey::DefaultSource => (SOURCE_TARGET, "Microphone"),
+        }
+    }
+
+    /// Cap and step for an app.
+    fn limits(&self, key: AppKey) -> (f64, f64) {
+        match key {
+            AppKey::Named(i) => {
+                let app = &self.config.apps[i];
+                (app.max_volume, app.step)
+            }
+            _ => (self.config.max_volume, self.config.step),
+        }
+    }
+
+    /// An app's state as PipeWire reports it.
+    pub fn app_state(&self, key: AppKey) -> AppState {
+        let (name, label) = self.key_name(key);
+        let (max_volume, _) = self.limits(key);
+        let streams: Vec<StreamState> = self
+            .members(key)
+            .into_iter()
+            .map(|id| {
+                let node = &self.nodes[&id];
+                let reported = self.reported(id);
+                let display = ["media.name", "node.description", "node.nick", "node.name"]
+                    .iter()
+                    .find_map(|k| node.props.get(*k).filter(|v| !v.is_empty() && *v != "-"))
+                    .cloned()
+                    .unwrap_or_default();
+                StreamState {
+                    id,
+                    name: display,
+                    volume: reported
+                        .filter(|v| !v.channels.is_empty())
+                        .map(|v| round2(volume::level(&v.channels))),
+                    muted: reported.is_some_and(|v| v.mute),
+                }
+            })
+            .collect();
+        let volume = streams
+            .iter()
+            .filter_map(|s| s.volume)
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+        AppState {
+            app: name.to_owned(),
+            label: label.to_owned(),
+            volume,
+            muted: !streams.is_empty() && streams.iter().all(|s| s.muted),
+            max_volume,
+            streams,
+        }
+    }
+
+    /// Every app, then `@sink` and `@source`.
+    pub fn all_keys(&self) -> Vec<AppKey> {
+        (0..self.config.apps.len())
+            .map(AppKey::Named)
+            .chain([AppKey::DefaultSink, AppKey::DefaultSource])
+            .collect()
+    }
+
+    /// Apps whose announced state changed since the last call.
+    pub fn take_changes(&mut self) -> Vec<AppState> {
+        let dirty = std::mem::take(&mut self.dirty);
+        let mut out = Vec::new();
+        for key in dirty {
+            let state = self.app_state(key);
+            if self.announced.get(&key) != Some(&state) {
+                self.announced.insert(key, state.clone());
+                out.push(state);
+            }
+        }
+        out
+    }
+
+    /// Actions that updates produced since the last call.
+    pub fn take_actions(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// When the next in-flight change or waiter times out, if any.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let inflight = self
+            .nodes
+            .values()
+            .filter_map(|n| n.control.inflight.as_ref())
+            .map(|f| f.since + CONFIRM_TIMEOUT)
+            .min();
+        match (inflight, self.waiters.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// Two decimals are plenty for a percent and keep replies readable.
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests;
