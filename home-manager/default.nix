@@ -53,10 +53,12 @@ let
 
   # hyprlang: `bindel = SUPER SHIFT, XF86AudioRaiseVolume, exec, CMD`.
   # `e` repeats while held, `l` also works on the lock screen.
-  hyprlangBind = bind: "${lib.concatStringsSep " " bind.mods}, ${bind.key}, exec, ${bindCommand bind}";
+  hyprlangBind =
+    bind: "${lib.concatStringsSep " " bind.mods}, ${bind.key}, exec, ${bindCommand bind}";
 
-  # Lua: `hl.bind("SUPER + SHIFT + KEY", hl.dsp.exec_cmd("CMD"), { locked = true, repeating = true })`,
-  # rendered by home-manager's hyprland module from an `_args` list.
+  # Lua: `hl.bind("SUPER + SHIFT + KEY", hl.dsp.exec_cmd("CMD"),
+  # { locked = true, repeating = true })`, rendered by home-manager's hyprland
+  # module from an `_args` list.
   toLua = lib.generators.toLua { };
   luaBind = bind: {
     _args = [
@@ -180,7 +182,9 @@ in
     package = lib.mkOption {
       type = lib.types.package;
       default = pkgs.audio-daemon or (pkgs.callPackage ../nix/package.nix { });
-      defaultText = lib.literalExpression "audio-daemon.packages.\${pkgs.stdenv.hostPlatform.system}.default";
+      defaultText = lib.literalExpression ''
+        audio-daemon.packages.''${pkgs.stdenv.hostPlatform.system}.default
+      '';
       description = ''
         The audio-daemon package. It provides the daemon and the
         {command}`audioctl` client that key binds and waybar run.
@@ -309,7 +313,9 @@ in
           }) cfg.hyprland.binds
           ++ map (bind: {
             assertion = bind.action != "mute" || bind.amount == null;
-            message = "services.audio-daemon.hyprland.binds: the bind ${describeBind bind} mutes, so it takes no amount (got ${toString bind.amount}).";
+            message =
+              "services.audio-daemon.hyprland.binds: the bind ${describeBind bind} mutes, "
+              + "so it takes no amount (got ${toString bind.amount}).";
           }) cfg.hyprland.binds
         )
         ++ lib.optionals cfg.waybar.enable (
@@ -390,7 +396,11 @@ in
 
       (lib.mkIf cfg.waybar.enable {
         programs.waybar.settings.${cfg.waybar.bar} = lib.mkMerge (
-          [ { "modules-${cfg.waybar.position}" = lib.mkAfter (map waybarModuleName cfg.waybar.apps); } ]
+          [
+            {
+              "modules-${cfg.waybar.position}" = lib.mkAfter (map waybarModuleName cfg.waybar.apps);
+            }
+          ]
           ++ map (app: { ${waybarModuleName app} = waybarModule app; }) cfg.waybar.apps
         );
       })

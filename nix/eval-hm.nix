@@ -145,9 +145,11 @@ let
 
   expectEq =
     what: expected: actual:
-    expect "${what}\n  expected: ${builtins.toJSON expected}\n  actual:   ${builtins.toJSON actual}" (
-      expected == actual
-    );
+    expect (lib.concatStringsSep "\n" [
+      what
+      "  expected: ${builtins.toJSON expected}"
+      "  actual:   ${builtins.toJSON actual}"
+    ]) (expected == actual);
 
   checks = [
     (expectEq "no failed assertions for a valid config" [ ] (
@@ -189,8 +191,10 @@ let
       '' luaText
     ))
     (expect "hyprland.lua binds SUPER + SHIFT + volume down" (
-      hasInfix ''hl.bind("SUPER + SHIFT + XF86AudioLowerVolume", (hl.dsp.exec_cmd("${audioctl} down music")), {''
-        luaText
+      hasInfix (
+        ''hl.bind("SUPER + SHIFT + XF86AudioLowerVolume", ''
+        + ''(hl.dsp.exec_cmd("${audioctl} down music")), {''
+      ) luaText
     ))
     (expect "hyprland.lua binds mute locked, not repeating" (
       hasInfix ''
@@ -226,17 +230,25 @@ let
     (expectEq "ordered after and requiring pipewire" true (
       lib.elem "pipewire.service" unit.Unit.After && lib.elem "pipewire.service" unit.Unit.Requires
     ))
-    (expectEq "PartOf / WantedBy the graphical session" [ [ "graphical-session.target" ] [ "graphical-session.target" ] ] [
-      unit.Unit.PartOf
-      unit.Install.WantedBy
-    ])
+    (expectEq "PartOf / WantedBy the graphical session"
+      [
+        [ "graphical-session.target" ]
+        [ "graphical-session.target" ]
+      ]
+      [
+        unit.Unit.PartOf
+        unit.Install.WantedBy
+      ]
+    )
     (expectEq "restart policy" [ "on-failure" "5s" ] [
       unit.Service.Restart
       unit.Service.RestartSec
     ])
     (expectEq "the runtime dir stays writable" [ "%t" ] unit.Service.ReadWritePaths)
     (expect "no private PID namespace or hidden /proc (waybar must be signalled)" (
-      !(unit.Service ? PrivatePIDs) && !(unit.Service ? ProtectProc) && !(unit.Service ? PrivateUsers)
+      !(unit.Service ? PrivatePIDs)
+      && !(unit.Service ? ProtectProc)
+      && !(unit.Service ? PrivateUsers)
     ))
     (expectEq "restart trigger on the config file" 1 (lib.length unit.Unit.X-Restart-Triggers))
     (expect "unit text has ExecStart" (hasInfix "ExecStart=" unitText))
@@ -245,12 +257,15 @@ let
     (expect "config.json written for non-empty settings" (
       hyprlang.xdg.configFile ? "audio-daemon/config.json"
     ))
-    (expect "no config.json for empty settings" (!(minimal.xdg.configFile ? "audio-daemon/config.json")))
+    (expect "no config.json for empty settings" (
+      !(minimal.xdg.configFile ? "audio-daemon/config.json")
+    ))
     (expectEq "no restart trigger for empty settings" [ ]
       minimal.systemd.user.services.audio-daemon.Unit.X-Restart-Triggers
     )
     (expect "no Hyprland or waybar settings unless enabled" (
-      minimal.wayland.windowManager.hyprland.settings == { } && minimal.programs.waybar.settings == [ ]
+      minimal.wayland.windowManager.hyprland.settings == { }
+      && minimal.programs.waybar.settings == [ ]
     ))
 
     # assertions

@@ -111,8 +111,7 @@ impl TryFrom<String> for AppName {
     fn try_from(s: String) -> Result<Self, String> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s
-                .chars()
+            && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         if ok {
             Ok(AppName(s))
@@ -214,9 +213,20 @@ impl Default for Config {
 /// A config file that could not be used.
 #[derive(Debug)]
 pub enum ConfigError {
-    Read { path: PathBuf, source: std::io::Error },
-    Parse { path: PathBuf, line: usize, column: usize, message: String },
-    Invalid { path: PathBuf, message: String },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    Invalid {
+        path: PathBuf,
+        message: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -225,7 +235,12 @@ impl fmt::Display for ConfigError {
             ConfigError::Read { path, source } => {
                 write!(f, "{}: cannot read: {source}", path.display())
             }
-            ConfigError::Parse { path, line, column, message } => {
+            ConfigError::Parse {
+                path,
+                line,
+                column,
+                message,
+            } => {
                 write!(f, "{}:{line}:{column}: {message}", path.display())
             }
             ConfigError::Invalid { path, message } => write!(f, "{}: {message}", path.display()),
@@ -424,7 +439,10 @@ mod tests {
         let (_, v) = c.app("vesktop").unwrap();
         assert_eq!((v.max_volume, v.step, v.rules.len()), (150.0, 2.0, 1));
         let (_, m) = c.app("mpv").unwrap();
-        assert_eq!((m.max_volume, m.step, m.label.as_str()), (120.0, 10.0, "Video"));
+        assert_eq!(
+            (m.max_volume, m.step, m.label.as_str()),
+            (120.0, 10.0, "Video")
+        );
         assert_eq!(c.app("youtube").unwrap().1.max_volume, 120.0);
     }
 
@@ -444,7 +462,10 @@ mod tests {
         assert!(e.starts_with("/cfg.json:2:"), "{e}");
         assert!(e.contains("step"), "{e}");
         let e = err("{\n \"stepp\": 3 }");
-        assert!(e.starts_with("/cfg.json:2:") && e.contains("unknown field"), "{e}");
+        assert!(
+            e.starts_with("/cfg.json:2:") && e.contains("unknown field"),
+            "{e}"
+        );
         let e = err("{ \"apps\": { \"@x\": { \"match\": [ {\"a\":\"b\"} ] } } }");
         assert!(e.contains("reserved"), "{e}");
         let e = err("{ \"apps\": { \"x\": { \"match\": [ {} ] } } }");

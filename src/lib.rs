@@ -4,7 +4,12 @@
 //! and by the `audioctl` client), the pure state and volume logic, and the daemon's I/O.
 
 pub mod config;
+pub mod daemon;
+pub mod lines;
 pub mod matching;
 pub mod protocol;
+pub mod pw;
+pub mod server;
 pub mod state;
 pub mod volume;
+pub mod waybar;

@@ -191,11 +191,17 @@ mod tests {
         let rule: Rule =
             serde_json::from_str(r#"{"application.name":"vesktop","media.name":"!*notif*"}"#)
                 .unwrap();
-        let props: HashMap<&str, &str> =
-            [("application.name", "vesktop"), ("media.name", "WEBRTC VoiceEngine")].into();
+        let props: HashMap<&str, &str> = [
+            ("application.name", "vesktop"),
+            ("media.name", "WEBRTC VoiceEngine"),
+        ]
+        .into();
         assert!(rule.matches(|k| props.get(k).copied()));
-        let props: HashMap<&str, &str> =
-            [("application.name", "vesktop"), ("media.name", "notification")].into();
+        let props: HashMap<&str, &str> = [
+            ("application.name", "vesktop"),
+            ("media.name", "notification"),
+        ]
+        .into();
         assert!(!rule.matches(|k| props.get(k).copied()));
         assert!(rule.mentions("media.name"));
         assert!(!rule.mentions("media.class"));

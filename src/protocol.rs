@@ -38,6 +38,8 @@ pub enum Request {
     List,
     /// Turn this connection into an event stream.
     Subscribe,
+    /// Counters for diagnostics and benchmarks.
+    Stats,
 }
 
 impl Request {
@@ -49,7 +51,7 @@ impl Request {
             | Request::Set { app, .. }
             | Request::Mute { app, .. }
             | Request::Get { app } => Some(app),
-            Request::List | Request::Subscribe => None,
+            Request::List | Request::Subscribe | Request::Stats => None,
         }
     }
 
@@ -102,6 +104,7 @@ impl Request {
             Request::Get { app } => ("get", Some(app), None, None),
             Request::List => ("list", None, None, None),
             Request::Subscribe => ("subscribe", None, None, None),
+            Request::Stats => ("stats", None, None, None),
         };
         WireRequest {
             action: action.to_owned(),
@@ -169,20 +172,20 @@ impl TryFrom<WireRequest> for Request {
                 refuse("state", w.state.is_some())?;
                 Ok(Request::Get { app: needs_app(&w)? })
             }
-            "list" | "subscribe" => {
+            "list" | "subscribe" | "stats" => {
                 refuse("app", w.app.is_some())?;
                 refuse("amount", w.amount.is_some())?;
                 refuse("state", w.state.is_some())?;
-                Ok(if w.action == "list" {
-                    Request::List
-                } else {
-                    Request::Subscribe
+                Ok(match w.action.as_str() {
+                    "list" => Request::List,
+                    "subscribe" => Request::Subscribe,
+                    _ => Request::Stats,
                 })
             }
             other => Err(Error::new(
                 ErrorKind::UnknownAction,
                 format!(
-                    "unknown action {other:?} (expected up, down, set, mute, get, list or subscribe)"
+                    "unknown action {other:?} (expected up, down, set, mute, get, list, subscribe or stats)"
                 ),
             )),
         }
@@ -241,12 +244,27 @@ pub struct AppState {
     pub streams: Vec<StreamState>,
 }
 
+/// Daemon counters, for diagnostics and the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub connected: bool,
+    /// Nodes (streams, sinks, sources) tracked.
+    pub nodes: u64,
+    /// Requests handled by the PipeWire thread since start.
+    pub requests: u64,
+    /// `set_param` calls sent to PipeWire since start (fewer than requests in bursts).
+    pub set_params: u64,
+    /// Requests waiting for PipeWire to confirm right now.
+    pub waiting: u64,
+}
+
 /// A successful answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Response {
     App(AppState),
     Apps(Vec<AppState>),
     Subscribed,
+    Stats(Stats),
 }
 
 /// What kind of failure; the wire carries it as a snake_case string.
@@ -319,6 +337,8 @@ struct WireReply {
     subscribed: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     apps: Option<Vec<AppState>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stats: Option<Stats>,
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     app: Option<AppState>,
 }
@@ -341,6 +361,11 @@ pub fn reply_to_line(reply: &Reply) -> String {
             subscribed: Some(true),
             ..Default::default()
         },
+        Ok(Response::Stats(stats)) => WireReply {
+            ok: true,
+            stats: Some(*stats),
+            ..Default::default()
+        },
         Err(e) => WireReply {
             ok: false,
             error: Some(e.kind),
@@ -358,6 +383,8 @@ pub fn reply_from_line(line: &str) -> Result<Reply, serde_json::Error> {
     Ok(if wire.ok {
         if let Some(apps) = wire.apps {
             Ok(Response::Apps(apps))
+        } else if let Some(stats) = wire.stats {
+            Ok(Response::Stats(stats))
         } else if wire.subscribed == Some(true) {
             Ok(Response::Subscribed)
         } else if let Some(app) = wire.app {
@@ -505,11 +532,26 @@ mod tests {
         assert_eq!(kind(r#"{"app":"x"}"#), ErrorKind::BadRequest);
         assert_eq!(kind(r#"{"action":"up"}"#), ErrorKind::BadRequest);
         assert_eq!(kind(r#"{"action":"up","app":""}"#), ErrorKind::BadRequest);
-        assert_eq!(kind(r#"{"action":"up","app":"x","volume":3}"#), ErrorKind::BadRequest);
-        assert_eq!(kind(r#"{"action":"up","app":"x","amount":"5"}"#), ErrorKind::BadRequest);
-        assert_eq!(kind(r#"{"action":"list","app":"x"}"#), ErrorKind::BadRequest);
-        assert_eq!(kind(r#"{"action":"louder","app":"x"}"#), ErrorKind::UnknownAction);
-        assert_eq!(kind(r#"{"action":"mute","app":"x","state":"maybe"}"#), ErrorKind::BadRequest);
+        assert_eq!(
+            kind(r#"{"action":"up","app":"x","volume":3}"#),
+            ErrorKind::BadRequest
+        );
+        assert_eq!(
+            kind(r#"{"action":"up","app":"x","amount":"5"}"#),
+            ErrorKind::BadRequest
+        );
+        assert_eq!(
+            kind(r#"{"action":"list","app":"x"}"#),
+            ErrorKind::BadRequest
+        );
+        assert_eq!(
+            kind(r#"{"action":"louder","app":"x"}"#),
+            ErrorKind::UnknownAction
+        );
+        assert_eq!(
+            kind(r#"{"action":"mute","app":"x","state":"maybe"}"#),
+            ErrorKind::BadRequest
+        );
     }
 
     #[test]
@@ -522,8 +564,14 @@ mod tests {
                 "{amount}: {k:?}"
             );
         }
-        assert_eq!(kind(r#"{"action":"set","app":"x","amount":-1}"#), ErrorKind::BadAmount);
-        assert_eq!(kind(r#"{"action":"set","app":"x","amount":1000.1}"#), ErrorKind::BadAmount);
+        assert_eq!(
+            kind(r#"{"action":"set","app":"x","amount":-1}"#),
+            ErrorKind::BadAmount
+        );
+        assert_eq!(
+            kind(r#"{"action":"set","app":"x","amount":1000.1}"#),
+            ErrorKind::BadAmount
+        );
         assert_eq!(kind(r#"{"action":"set","app":"x"}"#), ErrorKind::BadAmount);
         assert!(check_step(f64::NAN).is_err());
         assert!(check_step(f64::INFINITY).is_err());
@@ -552,6 +600,7 @@ mod tests {
             Request::Get { app: "a".into() },
             Request::List,
             Request::Subscribe,
+            Request::Stats,
         ];
         for r in all {
             assert_eq!(Request::parse(&r.to_line()), Ok(r));
@@ -591,7 +640,18 @@ mod tests {
         );
         assert_eq!(reply_from_line(&line).unwrap(), err);
 
-        for r in [Ok(Response::Apps(vec![sample_app()])), Ok(Response::Subscribed)] {
+        let stats = Stats {
+            connected: true,
+            nodes: 3,
+            requests: 10,
+            set_params: 4,
+            waiting: 0,
+        };
+        for r in [
+            Ok(Response::Apps(vec![sample_app()])),
+            Ok(Response::Subscribed),
+            Ok(Response::Stats(stats)),
+        ] {
             assert_eq!(reply_from_line(&reply_to_line(&r)).unwrap(), r);
         }
     }
@@ -599,7 +659,10 @@ mod tests {
     #[test]
     fn events_are_tagged() {
         let line = Event::App(sample_app()).to_line();
-        assert!(line.starts_with(r#"{"event":"app","app":"vesktop""#), "{line}");
+        assert!(
+            line.starts_with(r#"{"event":"app","app":"vesktop""#),
+            "{line}"
+        );
         let line = Event::Pipewire { connected: false }.to_line();
         assert_eq!(line, r#"{"event":"pipewire","connected":false}"#);
     }

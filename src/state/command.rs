@@ -64,7 +64,7 @@ impl State {
             )));
         }
         let name = match req {
-            Request::List | Request::Subscribe => {
+            Request::List | Request::Subscribe | Request::Stats => {
                 let apps = self.all_keys().into_iter().map(|k| self.app_state(k));
                 return Some(Ok(Response::Apps(apps.collect())));
             }
@@ -106,7 +106,11 @@ impl State {
             .into_iter()
             .filter_map(|id| {
                 let n = &self.nodes[&id];
-                let base = n.control.target.clone().or_else(|| self.reported(id).cloned())?;
+                let base = n
+                    .control
+                    .target
+                    .clone()
+                    .or_else(|| self.reported(id).cloned())?;
                 (!base.channels.is_empty()).then_some((id, base))
             })
             .collect();
@@ -139,7 +143,7 @@ impl State {
                     next.channels = volume::set(&base.channels, *v, cap)
                 }
                 Request::Mute { .. } => next.mute = mute_all.unwrap_or(base.mute),
-                Request::Get { .. } | Request::List | Request::Subscribe => {}
+                Request::Get { .. } | Request::List | Request::Subscribe | Request::Stats => {}
             }
             if same(&next, &base) {
                 continue;
@@ -244,13 +248,16 @@ impl State {
         while i < self.waiters.waiting.len() {
             let w = &self.waiters.waiting[i];
             let mut vanished = 0;
-            let ready = w.needs.iter().all(|&(id, generation)| match self.nodes.get(&id) {
-                None => {
-                    vanished += 1;
-                    true
-                }
-                Some(n) => n.control.confirmed >= generation,
-            });
+            let ready = w
+                .needs
+                .iter()
+                .all(|&(id, generation)| match self.nodes.get(&id) {
+                    None => {
+                        vanished += 1;
+                        true
+                    }
+                    Some(n) => n.control.confirmed >= generation,
+                });
             if !ready {
                 i += 1;
                 continue;
@@ -297,7 +304,10 @@ impl State {
         }
         for node in self.nodes.values_mut() {
             let c = &mut node.control;
-            if c.inflight.as_ref().is_some_and(|f| f.since + CONFIRM_TIMEOUT <= now) {
+            if c.inflight
+                .as_ref()
+                .is_some_and(|f| f.since + CONFIRM_TIMEOUT <= now)
+            {
                 // Give up on this change; the next request starts from what PipeWire says.
                 c.inflight = None;
                 c.target = None;

@@ -29,7 +29,10 @@ pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, PartialEq)]
 pub enum Update {
     /// A node appeared or its properties changed.
-    Node { id: u32, props: Props },
+    Node {
+        id: u32,
+        props: Props,
+    },
     /// A node's Props param: the fields it carried.
     NodeVolume {
         id: u32,
@@ -38,7 +41,10 @@ pub enum Update {
     },
     NodeRemoved(u32),
     /// A client appeared or its properties changed.
-    Client { id: u32, props: Props },
+    Client {
+        id: u32,
+        props: Props,
+    },
     ClientRemoved(u32),
     /// A device's active Route param (where hardware sinks keep their volume).
     Route {
@@ -49,7 +55,10 @@ pub enum Update {
     },
     DeviceRemoved(u32),
     /// WirePlumber's `default.audio.sink` / `default.audio.source` metadata.
-    Default { sink: bool, name: Option<String> },
+    Default {
+        sink: bool,
+        name: Option<String>,
+    },
     /// The connection is gone: everything known is void.
     Disconnected,
 }
@@ -214,7 +223,8 @@ impl State {
     }
 
     fn mark_all_dirty(&mut self) {
-        self.dirty.extend((0..self.config.apps.len()).map(AppKey::Named));
+        self.dirty
+            .extend((0..self.config.apps.len()).map(AppKey::Named));
         self.dirty.insert(AppKey::DefaultSink);
         self.dirty.insert(AppKey::DefaultSource);
     }
@@ -412,7 +422,12 @@ impl State {
     /// The volume PipeWire reports for a node, from its route or its own Props.
     fn reported(&self, id: u32) -> Option<&Volume> {
         match self.route_of(id) {
-            Some(r) => self.devices.get(&r.device)?.routes.get(&r.route_device).map(|(_, v)| v),
+            Some(r) => self
+                .devices
+                .get(&r.device)?
+                .routes
+                .get(&r.route_device)
+                .map(|(_, v)| v),
             None => self.nodes.get(&id)?.reported.as_ref(),
         }
     }

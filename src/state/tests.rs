@@ -136,7 +136,10 @@ fn streams_match_apps_through_node_or_client_props() {
     assert_eq!(music.streams.iter().map(|s| s.id).collect::<Vec<_>>(), [50]);
     assert_eq!(music.volume, Some(80.0));
     let vesktop = t.s.app_state(t.s.resolve("vesktop").unwrap());
-    assert_eq!(vesktop.streams.iter().map(|s| s.id).collect::<Vec<_>>(), [51]);
+    assert_eq!(
+        vesktop.streams.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [51]
+    );
     assert_eq!(vesktop.label, "Discord");
 }
 
@@ -172,7 +175,10 @@ fn up_waits_for_pipewire_then_replies() {
     };
     assert_eq!(*node, 41);
     assert_eq!(round2(volume::level(&volume.channels)), 55.0);
-    assert!(t.s.take_completed().is_empty(), "no reply before PipeWire confirms");
+    assert!(
+        t.s.take_completed().is_empty(),
+        "no reply before PipeWire confirms"
+    );
     t.report(41, volume.clone());
     let done = t.s.take_completed();
     assert_eq!(done.len(), 1);
@@ -208,7 +214,13 @@ fn bursts_coalesce_and_land_exactly() {
 fn all_streams_of_an_app_move_together_with_balance() {
     let mut t = T::new();
     t.add(41, stream("vesktop", 8), 50.0);
-    t.s.apply(Update::Node { id: 42, props: stream("vesktop", 8) }, t.now);
+    t.s.apply(
+        Update::Node {
+            id: 42,
+            props: stream("vesktop", 8),
+        },
+        t.now,
+    );
     let unbalanced = Volume {
         channels: vec![linear_from_percent(40.0), linear_from_percent(20.0)],
         mute: false,
@@ -273,7 +285,10 @@ fn a_stream_vanishing_mid_command_is_reported() {
     t.req(up("vesktop")).unwrap();
     t.s.apply(Update::NodeRemoved(41), t.now);
     let done = t.s.take_completed();
-    assert_eq!(done[0].1.as_ref().unwrap_err().kind, ErrorKind::StreamVanished);
+    assert_eq!(
+        done[0].1.as_ref().unwrap_err().kind,
+        ErrorKind::StreamVanished
+    );
 
     // With a second stream surviving, the request succeeds for what is left.
     t.add(43, stream("vesktop", 8), 50.0);
@@ -325,7 +340,10 @@ fn disconnect_fails_waiters_and_forgets_everything() {
     t.req(up("vesktop")).unwrap();
     t.s.apply(Update::Disconnected, t.now);
     let done = t.s.take_completed();
-    assert_eq!(done[0].1.as_ref().unwrap_err().kind, ErrorKind::PipewireUnavailable);
+    assert_eq!(
+        done[0].1.as_ref().unwrap_err().kind,
+        ErrorKind::PipewireUnavailable
+    );
     assert!(!t.s.connected());
     assert_eq!(t.s.node_count(), 0);
 }
@@ -339,7 +357,13 @@ fn default_sink_and_its_device_route() {
         ("device.id", "30"),
         ("card.profile.device", "4"),
     ]);
-    t.s.apply(Update::Node { id: 60, props: sink }, t.now);
+    t.s.apply(
+        Update::Node {
+            id: 60,
+            props: sink,
+        },
+        t.now,
+    );
     t.s.apply(
         Update::Default {
             sink: true,
@@ -394,9 +418,15 @@ fn changes_are_announced_once() {
     t.s.take_changes();
     t.add(41, stream("vesktop", 8), 50.0);
     let changes = t.s.take_changes();
-    assert_eq!(changes.iter().map(|c| c.app.as_str()).collect::<Vec<_>>(), ["vesktop"]);
+    assert_eq!(
+        changes.iter().map(|c| c.app.as_str()).collect::<Vec<_>>(),
+        ["vesktop"]
+    );
     t.report(41, vol(50.0, false));
-    assert!(t.s.take_changes().is_empty(), "same volume again is no change");
+    assert!(
+        t.s.take_changes().is_empty(),
+        "same volume again is no change"
+    );
     t.report(41, vol(60.0, false));
     assert_eq!(t.s.take_changes()[0].volume, Some(60.0));
     t.s.apply(Update::NodeRemoved(41), t.now);

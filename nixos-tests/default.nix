@@ -1,0 +1,133 @@
+# NixOS VM test: the home-manager module on a real PipeWire.
+#
+# One machine; user alice (lingering, so her systemd user manager, PipeWire
+# and WirePlumber run without a login) gets audio-daemon through
+# home-manager's NixOS module and this flake's homeManagerModules.audio-daemon,
+# a null sink, and a Vesktop-like playback stream. The script
+# (test_script.py) runs the shared scenario (scenario.sh) and checks the
+# socket, an external change, the latency, and the generated Hyprland and
+# waybar configs.
+#
+# Used by the flake as `pkgs.testers.runNixOSTest (import ./nixos-tests { ... })`.
+{
+  # This flake's homeManagerModules.audio-daemon.
+  audioDaemonModule,
+  # home-manager's NixOS module.
+  homeManagerModule,
+}:
+{ lib, ... }:
+{
+  name = "audio-daemon";
+  meta.maintainers = [ ];
+
+  nodes.machine =
+    { config, pkgs, ... }:
+    {
+      imports = [ homeManagerModule ];
+
+      virtualisation.memorySize = 2048;
+
+      users.users.alice = {
+        isNormalUser = true;
+        uid = 1000;
+        linger = true;
+      };
+
+      # The user's PipeWire with WirePlumber, plus a null sink: the VM has no
+      # sound card, so it becomes the default sink.
+      security.rtkit.enable = true;
+      services.pipewire = {
+        enable = true;
+        wireplumber.enable = true;
+        extraConfig.pipewire."90-audio-daemon-test-sink"."context.objects" = [
+          {
+            factory = "adapter";
+            args = {
+              "factory.name" = "support.null-audio-sink";
+              "node.name" = "audio-daemon-test-sink";
+              "node.description" = "audio-daemon test sink";
+              "media.class" = "Audio/Sink";
+              "audio.position" = "FL,FR";
+              "monitor.channel-volumes" = true;
+            };
+          }
+        ];
+      };
+
+      # What scenario.sh and the test script run, besides audioctl.
+      environment.systemPackages = [
+        pkgs.gawk
+        pkgs.pipewire # pw-dump
+        pkgs.python3
+        pkgs.socat
+        pkgs.wireplumber # wpctl
+      ];
+      environment.etc."audio-daemon-test/scenario.sh" = {
+        source = ./scenario.sh;
+        mode = "0755";
+      };
+
+      home-manager.useGlobalPkgs = true;
+      home-manager.useUserPackages = true;
+      home-manager.users.alice =
+        { config, ... }:
+        {
+          imports = [ audioDaemonModule ];
+          home.stateVersion = "26.05";
+
+          services.audio-daemon = {
+            enable = true;
+            # No graphical session in the VM.
+            systemd.target = "default.target";
+            settings = {
+              step = 5;
+              waybar_signal = 8;
+            };
+            hyprland.enable = true;
+            waybar = {
+              enable = true;
+              apps = [
+                "@sink"
+                "vesktop"
+              ];
+            };
+          };
+
+          # Only the generated files are checked; nothing graphical runs.
+          wayland.windowManager.hyprland = {
+            enable = true;
+            package = null;
+            portalPackage = null;
+            configType = "hyprlang";
+          };
+          programs.waybar = {
+            enable = true;
+            settings.mainBar.modules-right = [ "clock" ];
+          };
+
+          # A Vesktop-like voice stream, as the user, for the whole session.
+          systemd.user.services.fake-vesktop = {
+            Unit = {
+              Description = "Silent Vesktop-like playback stream for the audio-daemon test";
+              Requires = [ "pipewire.service" ];
+              After = [
+                "pipewire.service"
+                "wireplumber.service"
+              ];
+            };
+            Service.ExecStart = lib.escapeShellArgs [
+              (lib.getExe' config.services.audio-daemon.package "audio-daemon-streams")
+              "--prop"
+              "application.name=vesktop"
+              "--prop"
+              "media.name=WEBRTC VoiceEngine"
+              "--count"
+              "1"
+            ];
+            Install.WantedBy = [ "default.target" ];
+          };
+        };
+    };
+
+  testScript = builtins.readFile ./test_script.py;
+}

@@ -1,0 +1,153 @@
+//! The daemon's life cycle: configuration, socket, PipeWire thread, signals.
+
+use crate::config::{Config, ConfigError};
+use crate::protocol::Event;
+use crate::pw::{Command, PipewireThread};
+use crate::server::{self, BindError, Hub, Listener};
+use crate::waybar;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use smol::future::FutureExt;
+use smol::io::AsyncReadExt;
+use smol::Async;
+use std::cell::Cell;
+use std::fmt;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+/// Where things are.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub socket: PathBuf,
+    pub config: Option<PathBuf>,
+    /// Whether `config` was named by the user (then it must exist).
+    pub config_explicit: bool,
+}
+
+/// Why the daemon could not start.
+#[derive(Debug)]
+pub enum StartError {
+    Config(ConfigError),
+    Bind(BindError),
+    Pipewire(pipewire::Error),
+    Io(std::io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Config(e) => write!(f, "{e}"),
+            StartError::Bind(e) => write!(f, "{e}"),
+            StartError::Pipewire(e) => write!(f, "cannot start the PipeWire thread: {e}"),
+            StartError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// The default socket: `$AUDIO_DAEMON_SOCKET`, else `$XDG_RUNTIME_DIR/audio-daemon.sock`.
+pub fn default_socket() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("AUDIO_DAEMON_SOCKET").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let dir = std::env::var_os("XDG_RUNTIME_DIR").filter(|p| !p.is_empty())?;
+    Some(PathBuf::from(dir).join("audio-daemon.sock"))
+}
+
+fn load(opts: &Options) -> Result<Config, ConfigError> {
+    match &opts.config {
+        Some(p) => Config::load(p, opts.config_explicit),
+        None => Ok(Config::default()),
+    }
+}
+
+/// A stream that becomes readable whenever `signal` arrives.
+fn signal_stream(signal: i32) -> std::io::Result<Async<UnixStream>> {
+    let (read, write) = UnixStream::pair()?;
+    signal_hook::low_level::pipe::register(signal, write)?;
+    Async::new(read)
+}
+
+async fn wait_signal(s: &Async<UnixStream>) {
+    let mut buf = [0u8; 16];
+    let mut r = s;
+    // A read error would repeat forever; treat it as the signal having arrived.
+    let _ = r.read(&mut buf).await;
+}
+
+/// Runs until SIGTERM or SIGINT.
+pub fn run(opts: Options) -> Result<(), StartError> {
+    let config = load(&opts).map_err(StartError::Config)?;
+    // Socket first: a second instance must fail before touching anything else.
+    let listener = Rc::new(Listener::bind(&opts.socket).map_err(StartError::Bind)?);
+    let term = signal_stream(SIGTERM).map_err(StartError::Io)?;
+    let int = signal_stream(SIGINT).map_err(StartError::Io)?;
+    let hup = signal_stream(SIGHUP).map_err(StartError::Io)?;
+
+    let waybar_signal = Rc::new(Cell::new(config.waybar_signal));
+    let (events_tx, events_rx) = smol::channel::unbounded::<Event>();
+    let pw = PipewireThread::spawn(config, events_tx).map_err(StartError::Pipewire)?;
+    let (wake_tx, wake_rx) = smol::channel::bounded::<()>(1);
+    let hub = Hub::new(pw, wake_tx);
+    eprintln!(
+        "audio-daemon {}: listening on {}",
+        env!("CARGO_PKG_VERSION"),
+        listener.path().display()
+    );
+
+    let ex = Rc::new(smol::LocalExecutor::new());
+    // PipeWire events to subscribers and waybar.
+    ex.spawn({
+        let hub = hub.clone();
+        async move {
+            while let Ok(ev) = events_rx.recv().await {
+                hub.publish(&ev);
+            }
+        }
+    })
+    .detach();
+    // Waybar signalling; scanning /proc runs off the executor so requests never wait on it.
+    ex.spawn({
+        let sig = waybar_signal.clone();
+        async move {
+            while wake_rx.recv().await.is_ok() {
+                if let Some(offset) = sig.get() {
+                    smol::unblock(move || waybar::signal_waybar(offset)).await;
+                }
+            }
+        }
+    })
+    .detach();
+    // SIGHUP: reload; a bad file keeps the running config.
+    ex.spawn({
+        let hub = hub.clone();
+        let opts = opts.clone();
+        async move {
+            loop {
+                wait_signal(&hup).await;
+                match load(&opts) {
+                    Ok(config) => {
+                        waybar_signal.set(config.waybar_signal);
+                        hub.send(Command::SetConfig(config));
+                        eprintln!("audio-daemon: configuration reloaded");
+                    }
+                    Err(e) => {
+                        eprintln!("audio-daemon: reload failed, keeping the old configuration: {e}")
+                    }
+                }
+            }
+        }
+    })
+    .detach();
+    ex.spawn(server::serve(listener.clone(), hub.clone(), ex.clone()))
+        .detach();
+
+    smol::block_on(ex.run(wait_signal(&term).or(wait_signal(&int))));
+    eprintln!("audio-daemon: shutting down");
+    // The detached tasks keep the listener and the hub alive until the process exits,
+    // so remove the socket and stop the PipeWire thread explicitly.
+    let _ = std::fs::remove_file(listener.path());
+    hub.send(Command::Shutdown);
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! Reading newline-terminated requests with a hard length limit.
+//!
+//! The buffer never grows past the limit plus one read: a client that sends a huge
+//! line gets an error instead of making the daemon hold its garbage.
+
+use smol::io::{AsyncRead, AsyncReadExt};
+
+/// What came off the wire.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line {
+    /// One request line, without the newline (a final line without one counts too).
+    Text(String),
+    /// The line grew past the limit; the connection should be closed after replying.
+    TooLong,
+    /// Not UTF-8.
+    NotUtf8,
+    /// The peer closed the connection.
+    Eof,
+}
+
+/// A line reader over any async byte stream.
+pub struct LineReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    limit: usize,
+    eof: bool,
+}
+
+impl<R: AsyncRead + Unpin> LineReader<R> {
+    pub fn new(inner: R, limit: usize) -> Self {
+        LineReader {
+            inner,
+            buf: Vec::new(),
+            limit,
+            eof: false,
+        }
+    }
+
+    /// The next line.
+    pub async fn next(&mut self) -> std::io::Result<Line> {
+        loop {
+            if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+                let rest = self.buf.split_off(pos + 1);
+                let mut line = std::mem::replace(&mut self.buf, rest);
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                return Ok(to_line(line));
+            }
+            if self.buf.len() > self.limit {
+                self.buf = Vec::new();
+                return Ok(Line::TooLong);
+            }
+            if self.eof {
+                return Ok(if self.buf.is_empty() {
+                    Line::Eof
+                } else {
+                    to_line(std::mem::take(&mut self.buf))
+                });
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.inner.read(&mut chunk).await?;
+            if n == 0 {
+                self.eof = true;
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Gives back the stream (for writing).
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+}
+
+fn to_line(bytes: Vec<u8>) -> Line {
+    match String::from_utf8(bytes) {
+        Ok(s) => Line::Text(s),
+        Err(_) => Line::NotUtf8,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8], limit: usize) -> Vec<Line> {
+        smol::block_on(async {
+            let mut r = LineReader::new(input, limit);
+            let mut out = Vec::new();
+            loop {
+                let l = r.next().await.unwrap();
+                let done = matches!(l, Line::Eof | Line::TooLong);
+                out.push(l);
+                if done {
+                    return out;
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn splits_lines_and_keeps_a_final_partial_one() {
+        assert_eq!(
+            lines(b"a\r\nbc\n\nlast", 100),
+            [
+                Line::Text("a".into()),
+                Line::Text("bc".into()),
+                Line::Text("".into()),
+                Line::Text("last".into()),
+                Line::Eof
+            ]
+        );
+    }
+
+    #[test]
+    fn overlong_lines_are_cut_off() {
+        let mut input = vec![b'x'; 10_000];
+        input.push(b'\n');
+        assert_eq!(lines(&input, 4096), [Line::TooLong]);
+        // Exactly at the limit is fine.
+        let mut ok = vec![b'y'; 16];
+        ok.push(b'\n');
+        assert_eq!(lines(&ok, 16)[0], Line::Text("y".repeat(16)));
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported() {
+        assert_eq!(lines(b"\xff\xfe\n", 100)[0], Line::NotUtf8);
+    }
+}

@@ -1,0 +1,323 @@
+//! The PipeWire thread: owns the connection, the proxies and the one [`State`].
+//!
+//! PipeWire's objects are not `Send`, so everything PipeWire lives on this thread.
+//! Commands come in over `pipewire::channel` (which wakes the PipeWire loop directly);
+//! replies go back on the sender each request carries, and changes go out as
+//! [`Event`]s on an async channel. Every callback ends in [`Ctx::flush`], which sends the
+//! actions, replies and events the state produced.
+
+mod pod;
+mod registry;
+
+use crate::config::Config;
+use crate::protocol::{Error, ErrorKind, Event, Reply, Request, Response, Stats};
+use crate::state::{Action, State, Update, WaiterId};
+use pipewire::main_loop::MainLoopRc;
+use pipewire::spa::param::ParamType;
+use pipewire::spa::pod::Pod;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+use std::time::{Duration, Instant};
+
+pub use pod::{parse_props, props_pod, PropsVolume};
+
+/// How often to try again while PipeWire is not there.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// What the async side asks of the PipeWire thread.
+pub enum Command {
+    Request {
+        request: Request,
+        reply: smol::channel::Sender<Reply>,
+    },
+    SetConfig(Config),
+    Shutdown,
+}
+
+/// Handle to the PipeWire thread; dropping it stops the thread.
+pub struct PipewireThread {
+    tx: pipewire::channel::Sender<Command>,
+    join: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PipewireThread {
+    /// Starts the thread. It connects at once and keeps reconnecting when PipeWire is
+    /// absent or goes away; until then requests are answered with an error.
+    pub fn spawn(
+        config: Config,
+        events: smol::channel::Sender<Event>,
+    ) -> Result<PipewireThread, pipewire::Error> {
+        let (tx, rx) = pipewire::channel::channel::<Command>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let join = std::thread::Builder::new()
+            .name("pipewire".into())
+            .spawn(move || run(config, events, rx, ready_tx))
+            .map_err(|_| pipewire::Error::CreationFailed)?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(PipewireThread {
+                tx,
+                join: Some(join),
+            }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(pipewire::Error::CreationFailed),
+        }
+    }
+
+    /// Sends a command; fails only when the thread is gone.
+    pub fn send(&self, cmd: Command) -> Result<(), Command> {
+        self.tx.send(cmd)
+    }
+}
+
+impl Drop for PipewireThread {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Command::Shutdown);
+        if let Some(j) = self.join.take() {
+            let _ = j.join();
+        }
+    }
+}
+
+/// Everything the thread's callbacks share.
+struct Ctx {
+    main_loop: &'static MainLoopRc,
+    context: pipewire::context::ContextRc,
+    state: RefCell<State>,
+    replies: RefCell<HashMap<WaiterId, smol::channel::Sender<Reply>>>,
+    next_waiter: Cell<WaiterId>,
+    events: smol::channel::Sender<Event>,
+    conn: RefCell<Option<registry::Conn>>,
+    /// Set by the core's error callback; the connection is torn down outside it.
+    lost: Cell<bool>,
+    deadline_timer: pipewire::loop_::TimerSource<'static>,
+    retry_timer: pipewire::loop_::TimerSource<'static>,
+    armed_deadline: Cell<Option<Instant>>,
+    requests: Cell<u64>,
+    set_params: Cell<u64>,
+}
+
+fn run(
+    config: Config,
+    events: smol::channel::Sender<Event>,
+    rx: pipewire::channel::Receiver<Command>,
+    ready: std::sync::mpsc::Sender<Result<(), pipewire::Error>>,
+) {
+    pipewire::init();
+    let setup = || -> Result<_, pipewire::Error> {
+        // The loop lives as long as this thread, which lives as long as the process;
+        // leaking it gives the timers the 'static borrow they need to sit in `Ctx`.
+        let main_loop: &'static MainLoopRc = Box::leak(Box::new(MainLoopRc::new(None)?));
+        let context = pipewire::context::ContextRc::new(main_loop, None)?;
+        Ok((main_loop, context))
+    };
+    let (main_loop, context) = match setup() {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let ctx = Rc::new_cyclic(|weak: &Weak<Ctx>| {
+        let w = weak.clone();
+        let deadline_timer = main_loop.loop_().add_timer(move |_| {
+            if let Some(ctx) = w.upgrade() {
+                ctx.armed_deadline.set(None);
+                ctx.state.borrow_mut().expire(Instant::now());
+                ctx.flush();
+            }
+        });
+        let w = weak.clone();
+        let retry_timer = main_loop.loop_().add_timer(move |_| {
+            if let Some(ctx) = w.upgrade() {
+                ctx.reconnect();
+            }
+        });
+        Ctx {
+            main_loop,
+            context,
+            state: RefCell::new(State::new(config)),
+            replies: RefCell::new(HashMap::new()),
+            next_waiter: Cell::new(1),
+            events,
+            conn: RefCell::new(None),
+            lost: Cell::new(false),
+            deadline_timer,
+            retry_timer,
+            armed_deadline: Cell::new(None),
+            requests: Cell::new(0),
+            set_params: Cell::new(0),
+        }
+    });
+    let weak = Rc::downgrade(&ctx);
+    let _rx = rx.attach(main_loop.loop_(), move |cmd| {
+        if let Some(ctx) = weak.upgrade() {
+            ctx.command(cmd);
+        }
+    });
+    let _ = ready.send(Ok(()));
+    ctx.reconnect();
+    main_loop.run();
+    // Drop proxies before the core, and the core before the loop.
+    ctx.conn.borrow_mut().take();
+}
+
+impl Ctx {
+    fn command(self: &Rc<Self>, cmd: Command) {
+        match cmd {
+            Command::Request { request, reply } => {
+                self.requests.set(self.requests.get() + 1);
+                if request == Request::Stats {
+                    let _ = reply.try_send(Ok(Response::Stats(self.stats())));
+                    return;
+                }
+                let id = self.next_waiter.get();
+                self.next_waiter.set(id + 1);
+                let now = Instant::now();
+                let answer = self.state.borrow_mut().command(&request, id, now);
+                match answer {
+                    Some(r) => {
+                        let _ = reply.try_send(r);
+                    }
+                    None => {
+                        self.replies.borrow_mut().insert(id, reply);
+                    }
+                }
+                self.flush();
+            }
+            Command::SetConfig(config) => {
+                self.state.borrow_mut().set_config(config);
+                self.flush();
+            }
+            Command::Shutdown => self.main_loop.quit(),
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        let state = self.state.borrow();
+        Stats {
+            connected: state.connected(),
+            nodes: state.node_count() as u64,
+            requests: self.requests.get(),
+            set_params: self.set_params.get(),
+            waiting: self.replies.borrow().len() as u64,
+        }
+    }
+
+    /// Applies a PipeWire fact and sends whatever follows from it.
+    fn apply(&self, update: Update) {
+        self.state.borrow_mut().apply(update, Instant::now());
+        self.flush();
+    }
+
+    /// Sends the state's pending actions, replies and change events.
+    fn flush(&self) {
+        let (actions, completed, changes, deadline) = {
+            let mut s = self.state.borrow_mut();
+            (
+                s.take_actions(),
+                s.take_completed(),
+                s.take_changes(),
+                s.next_deadline(),
+            )
+        };
+        if !actions.is_empty() {
+            if let Some(conn) = self.conn.borrow().as_ref() {
+                for a in &actions {
+                    if execute(conn, a) {
+                        self.set_params.set(self.set_params.get() + 1);
+                    }
+                }
+            }
+        }
+        if !completed.is_empty() {
+            let mut replies = self.replies.borrow_mut();
+            for (id, reply) in completed {
+                if let Some(tx) = replies.remove(&id) {
+                    let _ = tx.try_send(reply);
+                }
+            }
+        }
+        for c in changes {
+            let _ = self.events.try_send(Event::App(c));
+        }
+        if deadline != self.armed_deadline.get() {
+            self.armed_deadline.set(deadline);
+            let after = deadline.map(|d| {
+                d.saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1))
+            });
+            let _ = self.deadline_timer.update_timer(after, None);
+        }
+    }
+
+    /// Called by the core when the connection broke; the teardown happens on the timer,
+    /// outside the core's own callback.
+    fn connection_lost(&self) {
+        if !self.lost.replace(true) {
+            let _ = self
+                .retry_timer
+                .update_timer(Some(Duration::from_millis(1)), None);
+        }
+    }
+
+    /// Tears down a lost connection and tries to connect; re-arms itself on failure.
+    fn reconnect(self: &Rc<Self>) {
+        if self.lost.replace(false) {
+            self.conn.borrow_mut().take();
+            self.apply(Update::Disconnected);
+            let _ = self.events.try_send(Event::Pipewire { connected: false });
+            eprintln!("audio-daemon: lost the connection to PipeWire; reconnecting");
+        }
+        if self.conn.borrow().is_some() {
+            return;
+        }
+        match registry::Conn::connect(self) {
+            Ok(conn) => {
+                *self.conn.borrow_mut() = Some(conn);
+                self.state.borrow_mut().set_connected();
+                let _ = self.events.try_send(Event::Pipewire { connected: true });
+                eprintln!("audio-daemon: connected to PipeWire");
+            }
+            Err(_) => {
+                let _ = self.retry_timer.update_timer(Some(RETRY), None);
+            }
+        }
+    }
+}
+
+/// Sends one action; false when the target proxy is gone or the pod did not build.
+fn execute(conn: &registry::Conn, action: &Action) -> bool {
+    match action {
+        Action::SetNode { node, volume } => {
+            let bytes = pod::props_pod(volume);
+            match (conn.node(*node), Pod::from_bytes(&bytes)) {
+                (Some(n), Some(p)) => {
+                    n.set_param(ParamType::Props, 0, p);
+                    true
+                }
+                _ => false,
+            }
+        }
+        Action::SetRoute {
+            device,
+            index,
+            route_device,
+            volume,
+        } => {
+            let bytes = pod::route_pod(*index, *route_device, volume);
+            match (conn.device(*device), Pod::from_bytes(&bytes)) {
+                (Some(d), Some(p)) => {
+                    d.set_param(ParamType::Route, 0, p);
+                    true
+                }
+                _ => false,
+            }
+        }
+    }
+}
+
+/// A reply for requests that arrive while the thread cannot take them.
+pub fn unavailable() -> Reply {
+    Err(Error::new(ErrorKind::Busy, "the daemon is shutting down"))
+}

@@ -1,0 +1,274 @@
+//! One PipeWire connection: the registry, the bound proxies and their listeners.
+//! Each listener turns what PipeWire says into a [`Update`] for the state.
+
+use super::{pod, Ctx};
+use crate::state::{Props, Update};
+use pipewire::client::{Client, ClientChangeMask, ClientListener};
+use pipewire::core::{CoreRc, PW_ID_CORE};
+use pipewire::device::{Device, DeviceListener};
+use pipewire::metadata::{Metadata, MetadataListener};
+use pipewire::node::{Node, NodeChangeMask, NodeListener};
+use pipewire::registry::{GlobalObject, RegistryRc};
+use pipewire::spa::param::ParamType;
+use pipewire::spa::utils::dict::DictRef;
+use pipewire::types::ObjectType;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Node classes the daemon controls or resolves defaults to.
+const NODE_CLASSES: &[&str] = &[
+    "Stream/Output/Audio",
+    "Stream/Input/Audio",
+    "Audio/Sink",
+    "Audio/Source",
+    "Audio/Duplex",
+    "Audio/Source/Virtual",
+];
+
+/// Fields drop in declaration order: proxies first, the core last, because a proxy
+/// must not outlive the connection it was made on.
+pub(super) struct Conn {
+    bound: Rc<RefCell<Bound>>,
+    _registry_listener: pipewire::registry::Listener,
+    _registry: RegistryRc,
+    _core_listener: pipewire::core::Listener,
+    _core: CoreRc,
+}
+
+#[derive(Default)]
+struct Bound {
+    nodes: HashMap<u32, (Node, NodeListener)>,
+    devices: HashMap<u32, (Device, DeviceListener)>,
+    clients: HashMap<u32, (Client, ClientListener)>,
+    metadata: HashMap<u32, (Metadata, MetadataListener)>,
+}
+
+fn props_of(dict: &DictRef) -> Props {
+    dict.iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+impl Conn {
+    pub(super) fn connect(ctx: &Rc<Ctx>) -> Result<Conn, pipewire::Error> {
+        let core = ctx.context.connect_rc(None)?;
+        let registry = core.get_registry_rc()?;
+        let w = Rc::downgrade(ctx);
+        let core_listener = core
+            .add_listener_local()
+            .error(move |id, _seq, res, message| {
+                if id == PW_ID_CORE {
+                    eprintln!("audio-daemon: PipeWire core error {res}: {message}");
+                    if let Some(ctx) = w.upgrade() {
+                        ctx.connection_lost();
+                    }
+                } else {
+                    // A failed set_param on a vanished node and the like: the state
+                    // learns of the removal from the registry, the request from its
+                    // deadline.
+                    eprintln!("audio-daemon: PipeWire error on object {id}: {message} ({res})");
+                }
+            })
+            .register();
+        let bound = Rc::new(RefCell::new(Bound::default()));
+        let (w, b, reg) = (
+            Rc::downgrade(ctx),
+            Rc::downgrade(&bound),
+            registry.downgrade(),
+        );
+        let (w2, b2) = (Rc::downgrade(ctx), Rc::downgrade(&bound));
+        let registry_listener = registry
+            .add_listener_local()
+            .global(move |obj| {
+                if let (Some(ctx), Some(bound), Some(reg)) =
+                    (w.upgrade(), b.upgrade(), reg.upgrade())
+                {
+                    on_global(&ctx, &bound, &reg, obj);
+                }
+            })
+            .global_remove(move |id| {
+                if let (Some(ctx), Some(bound)) = (w2.upgrade(), b2.upgrade()) {
+                    on_global_remove(&ctx, &bound, id);
+                }
+            })
+            .register();
+        Ok(Conn {
+            bound,
+            _registry_listener: registry_listener,
+            _registry: registry,
+            _core_listener: core_listener,
+            _core: core,
+        })
+    }
+
+    pub(super) fn node(&self, id: u32) -> Option<std::cell::Ref<'_, Node>> {
+        std::cell::Ref::filter_map(self.bound.borrow(), |b| b.nodes.get(&id).map(|(n, _)| n)).ok()
+    }
+
+    pub(super) fn device(&self, id: u32) -> Option<std::cell::Ref<'_, Device>> {
+        std::cell::Ref::filter_map(self.bound.borrow(), |b| b.devices.get(&id).map(|(d, _)| d)).ok()
+    }
+}
+
+fn on_global(
+    ctx: &Rc<Ctx>,
+    bound: &RefCell<Bound>,
+    registry: &RegistryRc,
+    obj: &GlobalObject<&DictRef>,
+) {
+    let prop = |k: &str| obj.props.and_then(|p| p.get(k));
+    let id = obj.id;
+    // Listeners hold weak references: the context owns them, so strong ones would be
+    // a cycle, and a callback arriving during teardown must do nothing.
+    let (w1, w2) = (Rc::downgrade(ctx), Rc::downgrade(ctx));
+    match obj.type_ {
+        ObjectType::Node if prop("media.class").is_some_and(|c| NODE_CLASSES.contains(&c)) => {
+            let Ok(node) = registry.bind::<Node, _>(obj) else {
+                return;
+            };
+            let listener = node
+                .add_listener_local()
+                .info(move |info| {
+                    let Some(ctx) = w1.upgrade() else { return };
+                    if info.change_mask().contains(NodeChangeMask::PROPS) {
+                        if let Some(p) = info.props() {
+                            ctx.apply(Update::Node {
+                                id,
+                                props: props_of(p),
+                            });
+                        }
+                    }
+                })
+                .param(move |_seq, kind, _index, _next, param| {
+                    let Some(ctx) = w2.upgrade() else { return };
+                    if kind != ParamType::Props {
+                        return;
+                    }
+                    if let Some(v) = param.and_then(pod::parse_props) {
+                        ctx.apply(Update::NodeVolume {
+                            id,
+                            channels: v.channels,
+                            mute: v.mute,
+                        });
+                    }
+                })
+                .register();
+            node.subscribe_params(&[ParamType::Props]);
+            bound.borrow_mut().nodes.insert(id, (node, listener));
+        }
+        ObjectType::Client => {
+            let Ok(client) = registry.bind::<Client, _>(obj) else {
+                return;
+            };
+            let listener = client
+                .add_listener_local()
+                .info(move |info| {
+                    let Some(ctx) = w1.upgrade() else { return };
+                    if info.change_mask().contains(ClientChangeMask::PROPS) {
+                        if let Some(p) = info.props() {
+                            ctx.apply(Update::Client {
+                                id,
+                                props: props_of(p),
+                            });
+                        }
+                    }
+                })
+                .register();
+            bound.borrow_mut().clients.insert(id, (client, listener));
+        }
+        ObjectType::Device if prop("media.class") == Some("Audio/Device") => {
+            let Ok(device) = registry.bind::<Device, _>(obj) else {
+                return;
+            };
+            let listener = device
+                .add_listener_local()
+                .param(move |_seq, kind, _index, _next, param| {
+                    let Some(ctx) = w1.upgrade() else { return };
+                    if kind != ParamType::Route {
+                        return;
+                    }
+                    if let Some(r) = param.and_then(pod::parse_route) {
+                        ctx.apply(Update::Route {
+                            device: id,
+                            index: r.index,
+                            route_device: r.device,
+                            volume: r.volume,
+                        });
+                    }
+                })
+                .register();
+            device.subscribe_params(&[ParamType::Route]);
+            bound.borrow_mut().devices.insert(id, (device, listener));
+        }
+        ObjectType::Metadata if prop("metadata.name") == Some("default") => {
+            let Ok(metadata) = registry.bind::<Metadata, _>(obj) else {
+                return;
+            };
+            let listener = metadata
+                .add_listener_local()
+                .property(move |subject, key, _type, value| {
+                    let Some(ctx) = w1.upgrade() else { return 0 };
+                    if subject != PW_ID_CORE {
+                        return 0;
+                    }
+                    match key {
+                        Some("default.audio.sink") | Some("default.audio.source") => {
+                            ctx.apply(Update::Default {
+                                sink: key == Some("default.audio.sink"),
+                                name: value.and_then(default_node_name),
+                            });
+                        }
+                        // No key: the metadata was cleared.
+                        None => {
+                            for sink in [true, false] {
+                                ctx.apply(Update::Default { sink, name: None });
+                            }
+                        }
+                        _ => {}
+                    }
+                    0
+                })
+                .register();
+            bound.borrow_mut().metadata.insert(id, (metadata, listener));
+        }
+        _ => {}
+    }
+}
+
+/// WirePlumber stores defaults as JSON: `{ "name": "alsa_output..." }`.
+fn default_node_name(value: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(value).ok()?;
+    v.get("name")?.as_str().map(str::to_owned)
+}
+
+fn on_global_remove(ctx: &Rc<Ctx>, bound: &RefCell<Bound>, id: u32) {
+    // Unbind under the borrow, then tell the state once the borrow has ended.
+    let update = {
+        let mut b = bound.borrow_mut();
+        if b.nodes.remove(&id).is_some() {
+            Some(Update::NodeRemoved(id))
+        } else if b.clients.remove(&id).is_some() {
+            Some(Update::ClientRemoved(id))
+        } else if b.devices.remove(&id).is_some() {
+            Some(Update::DeviceRemoved(id))
+        } else if b.metadata.remove(&id).is_some() {
+            ctx.state.borrow_mut().apply(
+                Update::Default {
+                    sink: true,
+                    name: None,
+                },
+                std::time::Instant::now(),
+            );
+            Some(Update::Default {
+                sink: false,
+                name: None,
+            })
+        } else {
+            None
+        }
+    };
+    if let Some(update) = update {
+        ctx.apply(update);
+    }
+}
