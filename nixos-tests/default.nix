@@ -21,7 +21,7 @@
   meta.maintainers = [ ];
 
   nodes.machine =
-    { config, pkgs, ... }:
+    { pkgs, ... }:
     {
       imports = [ homeManagerModule ];
 
@@ -70,7 +70,7 @@
       home-manager.useGlobalPkgs = true;
       home-manager.useUserPackages = true;
       home-manager.users.alice =
-        { config, ... }:
+        { config, pkgs, ... }:
         {
           imports = [ audioDaemonModule ];
           home.stateVersion = "26.05";
@@ -115,15 +115,20 @@
                 "wireplumber.service"
               ];
             };
-            Service.ExecStart = lib.escapeShellArgs [
-              (lib.getExe' config.services.audio-daemon.package "audio-daemon-streams")
-              "--prop"
-              "application.name=vesktop"
-              "--prop"
-              "media.name=WEBRTC VoiceEngine"
-              "--count"
-              "1"
-            ];
+            # audio-daemon-streams ends at EOF on stdin; keep its stdin open.
+            Service.ExecStart = pkgs.writeShellScript "fake-vesktop" ''
+              ${lib.getExe' pkgs.coreutils "sleep"} infinity | ${
+                lib.escapeShellArgs [
+                  (lib.getExe' config.services.audio-daemon.package "audio-daemon-streams")
+                  "--prop"
+                  "application.name=vesktop"
+                  "--prop"
+                  "media.name=WEBRTC VoiceEngine"
+                  "--count"
+                  "1"
+                ]
+              }
+            '';
             Install.WantedBy = [ "default.target" ];
           };
         };

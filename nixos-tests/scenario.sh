@@ -101,10 +101,10 @@ expect_observed() {
   done
 }
 
-# Checks the daemon's own view through `audioctl get APP --json`.
+# Checks the daemon's own view through `audioctl --json get APP`.
 expect_get() {
   local want_pct=$1 want_muted=$2 reply volume muted
-  reply=$("$AUDIOCTL" get "$APP" --json) || fail "audioctl get $APP --json failed"
+  reply=$("$AUDIOCTL" --json get "$APP") || fail "audioctl --json get $APP failed"
   volume=$(json_get volume <<<"$reply")
   muted=$(json_get muted <<<"$reply")
   [[ "$muted" == true ]] && muted=yes || muted=no
@@ -153,7 +153,7 @@ client_fails() { # client_fails STATUS CMD...: exit status must be STATUS
 step "find the stream node(s) of $APP ($PROP) and reach the daemon at $SOCKET"
 deadline=$((SECONDS + TIMEOUT))
 until mapfile -t IDS < <(stream_ids) && ((${#IDS[@]} > 0)) &&
-  [[ "$("$AUDIOCTL" get "$APP" --json 2>/dev/null | json_get streams 2>/dev/null)" != "[]" ]]; do
+  [[ "$("$AUDIOCTL" --json get "$APP" 2>/dev/null | json_get streams 2>/dev/null)" != "[]" ]]; do
   ((SECONDS < deadline)) || fail "no stream node with $PROP, or the daemon does not see one for $APP"
   sleep 0.1
 done
@@ -204,8 +204,8 @@ for id in "${IDS[@]}"; do
   run wpctl set-volume "$id" 0.5
 done
 deadline=$((SECONDS + TIMEOUT))
-until near "$("$AUDIOCTL" get "$APP" --json | json_get volume)" 50; do
-  ((SECONDS < deadline)) || fail "audioctl get never showed 50 after wpctl set-volume 0.5: $("$AUDIOCTL" get "$APP" --json)"
+until near "$("$AUDIOCTL" --json get "$APP" | json_get volume)" 50; do
+  ((SECONDS < deadline)) || fail "audioctl get never showed 50 after wpctl set-volume 0.5: $("$AUDIOCTL" --json get "$APP")"
   sleep 0.05
 done
 expect_both 50 no

@@ -39,13 +39,13 @@ def stream_ids() -> list[int]:
 
 def reply_check(app: str, condition: str) -> str:
     """A command that succeeds when `condition` (Python, on reply `r`) holds
-    for `audioctl get APP --json`."""
+    for `audioctl --json get APP`."""
     check = f"import json, sys; r = json.load(sys.stdin); sys.exit(not ({condition}))"
-    return as_user(f"audioctl get {shlex.quote(app)} --json | python3 -c {shlex.quote(check)}")
+    return as_user(f"audioctl --json get {shlex.quote(app)} | python3 -c {shlex.quote(check)}")
 
 
 def get_volume(app: str) -> dict[str, Any]:
-    reply: dict[str, Any] = json.loads(user_succeed(f"audioctl get {shlex.quote(app)} --json"))
+    reply: dict[str, Any] = json.loads(user_succeed(f"audioctl --json get {shlex.quote(app)}"))
     return reply
 
 

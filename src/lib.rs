@@ -11,5 +11,6 @@ pub mod protocol;
 pub mod pw;
 pub mod server;
 pub mod state;
+pub mod testkit;
 pub mod volume;
 pub mod waybar;

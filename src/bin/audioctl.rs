@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
-usage: audioctl [--socket PATH] [--json] COMMAND
+usage: audioctl [--socket PATH] [--json] COMMAND [--json]
 
   up APP [AMOUNT]         louder by AMOUNT percent points (default: the app's step)
   down APP [AMOUNT]       quieter
@@ -263,6 +263,11 @@ fn main() -> ExitCode {
             }
             _ => break,
         }
+    }
+    // `--json` is also accepted after the subcommand (`audioctl get vesktop --json`).
+    if let Some(i) = args.iter().position(|a| a == "--json") {
+        json = true;
+        args.remove(i);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let parsed: Result<Request, String> = match args.as_slice() {

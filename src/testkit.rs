@@ -1,0 +1,543 @@
+//! A private PipeWire for tests, the demo and the benchmark.
+//!
+//! [`Session::start`] runs dbus-daemon, pipewire and wireplumber in a fresh runtime
+//! directory (mode 0700) with their own HOME and state, adds a null sink, and waits
+//! until WirePlumber has made it the default. Everything it starts is killed by PID
+//! when the session is dropped; nothing else is touched.
+//!
+//! Observers are independent of the daemon: `wpctl get-volume` and `pw-dump`.
+
+use crate::protocol::{self, Reply, Request};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The name of the null sink every session has.
+pub const SINK: &str = "test-sink";
+
+/// How long set-up steps may take before the harness gives up (CI machines are slow).
+pub const SETUP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// True unless `AUDIO_DAEMON_PW_TESTS=0` (the Nix build sandbox has no PipeWire).
+pub fn pipewire_tests_enabled() -> bool {
+    std::env::var("AUDIO_DAEMON_PW_TESTS").map_or(true, |v| v != "0")
+}
+
+/// Polls `cond` every few milliseconds until it holds or `timeout` passes.
+/// This is synchronisation on an observable condition, with a deadline, not a sleep.
+pub fn wait_until(
+    timeout: Duration,
+    what: &str,
+    mut cond: impl FnMut() -> bool,
+) -> Result<(), String> {
+    let end = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return Ok(());
+        }
+        if Instant::now() > end {
+            return Err(format!("timed out after {timeout:?} waiting for {what}"));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A directory removed with everything in it when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> std::io::Result<TempDir> {
+        let base = std::env::temp_dir();
+        for attempt in 0..100u32 {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let p = base.join(format!("{prefix}-{}-{nanos}-{attempt}", std::process::id()));
+            match std::fs::create_dir(&p) {
+                Ok(()) => {
+                    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700))?;
+                    return Ok(TempDir(p));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(std::io::Error::other(
+            "could not create a temporary directory",
+        ))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A child killed (by its PID) and reaped on drop.
+pub struct Proc {
+    pub child: Child,
+    pub name: &'static str,
+}
+
+impl Proc {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal to this child only.
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill on our own child's pid.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
+    }
+
+    /// Whether it has exited (reaping it if so).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A private PipeWire + WirePlumber.
+pub struct Session {
+    // Drop order: the processes, newest first, then the directory.
+    procs: Vec<Proc>,
+    dir: TempDir,
+    bin_dir: PathBuf,
+    pub sink_id: u32,
+}
+
+fn need(program: &str) -> Result<(), String> {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+        .unwrap_or(false);
+    if found {
+        Ok(())
+    } else {
+        Err(format!(
+            "{program} is not installed; the tests need a real PipeWire \
+             (Debian: apt-get install pipewire pipewire-bin wireplumber dbus; \
+             set AUDIO_DAEMON_PW_TESTS=0 to skip them)"
+        ))
+    }
+}
+
+impl Session {
+    /// Starts everything. `bin_dir` holds this project's binaries.
+    pub fn start(bin_dir: &Path) -> Result<Session, String> {
+        for p in [
+            "dbus-daemon",
+            "pipewire",
+            "wireplumber",
+            "pw-cli",
+            "wpctl",
+            "pw-dump",
+        ] {
+            need(p)?;
+        }
+        let dir = TempDir::new("audio-daemon-pw").map_err(|e| e.to_string())?;
+        for sub in ["home", "config", "state"] {
+            std::fs::create_dir(dir.path().join(sub)).map_err(|e| e.to_string())?;
+        }
+        let mut s = Session {
+            procs: Vec::new(),
+            dir,
+            bin_dir: bin_dir.to_owned(),
+            sink_id: 0,
+        };
+        // dbus prints its address once it listens: that is the readiness signal.
+        let mut dbus = s
+            .command("dbus-daemon")
+            .args(["--session", "--nofork", "--nopidfile", "--print-address"])
+            .arg(format!("--address=unix:path={}", s.bus_path().display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("dbus-daemon: {e}"))?;
+        let out = dbus.stdout.take().expect("piped");
+        s.procs.push(Proc {
+            child: dbus,
+            name: "dbus-daemon",
+        });
+        let mut line = String::new();
+        BufReader::new(out)
+            .read_line(&mut line)
+            .map_err(|e| format!("dbus-daemon: {e}"))?;
+        s.spawn_quiet("pipewire", &[])?;
+        let socket = s.runtime_dir().join("pipewire-0");
+        wait_until(SETUP_TIMEOUT, "the pipewire socket", || socket.exists())?;
+        s.spawn_quiet("wireplumber", &[])?;
+        let status = s
+            .command("pw-cli")
+            .args([
+                "create-node",
+                "adapter",
+                &format!(
+                    "{{ factory.name=support.null-audio-sink node.name={SINK} \
+                     media.class=Audio/Sink object.linger=true audio.position=[FL FR] }}"
+                ),
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| format!("pw-cli: {e}"))?;
+        if !status.success() {
+            return Err(format!("pw-cli create-node failed: {status}"));
+        }
+        // WirePlumber is up once it has chosen the null sink as the default.
+        let mut sink = None;
+        wait_until(
+            SETUP_TIMEOUT,
+            "WirePlumber to pick the default sink",
+            || {
+                sink = s.default_sink_id();
+                sink.is_some()
+            },
+        )?;
+        s.sink_id = sink.expect("checked");
+        Ok(s)
+    }
+
+    pub fn runtime_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn bus_path(&self) -> PathBuf {
+        self.dir.path().join("bus")
+    }
+
+    /// This project's binary `name`.
+    pub fn bin(&self, name: &str) -> PathBuf {
+        self.bin_dir.join(name)
+    }
+
+    /// A command that talks to this session's PipeWire and nothing else.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new(program);
+        let d = self.dir.path();
+        c.env("XDG_RUNTIME_DIR", d)
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}", self.bus_path().display()),
+            )
+            .env("HOME", d.join("home"))
+            .env("XDG_CONFIG_HOME", d.join("config"))
+            .env("XDG_STATE_HOME", d.join("state"))
+            .env_remove("PIPEWIRE_REMOTE")
+            .env_remove("AUDIO_DAEMON_SOCKET")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn spawn_quiet(&mut self, program: &'static str, args: &[&str]) -> Result<(), String> {
+        let child = self
+            .command(program)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{program}: {e}"))?;
+        self.procs.push(Proc {
+            child,
+            name: program,
+        });
+        Ok(())
+    }
+
+    /// Stops this session's pipewire (to test losing it); returns whether it was running.
+    pub fn kill_pipewire(&mut self) -> bool {
+        let before = self.procs.len();
+        self.procs
+            .retain(|p| p.name != "pipewire" && p.name != "wireplumber");
+        before != self.procs.len()
+    }
+
+    /// Starts pipewire, wireplumber and the null sink again after [`Session::kill_pipewire`].
+    pub fn restart_pipewire(&mut self) -> Result<(), String> {
+        let socket = self.runtime_dir().join("pipewire-0");
+        let _ = std::fs::remove_file(&socket);
+        let _ = std::fs::remove_file(self.runtime_dir().join("pipewire-0.lock"));
+        self.spawn_quiet("pipewire", &[])?;
+        wait_until(SETUP_TIMEOUT, "the pipewire socket", || socket.exists())?;
+        self.spawn_quiet("wireplumber", &[])?;
+        Ok(())
+    }
+
+    /// The whole graph as pw-dump prints it.
+    pub fn pw_dump(&self) -> Result<serde_json::Value, String> {
+        let out = self
+            .command("pw-dump")
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|e| format!("pw-dump: {e}"))?;
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("pw-dump output: {e}"))
+    }
+
+    fn default_sink_id(&self) -> Option<u32> {
+        let dump = self.pw_dump().ok()?;
+        let objs = dump.as_array()?;
+        let name = objs.iter().find_map(|o| {
+            if o["props"]["metadata.name"] != "default" {
+                return None;
+            }
+            o["metadata"].as_array()?.iter().find_map(|m| {
+                (m["key"] == "default.audio.sink")
+                    .then(|| m["value"]["name"].as_str().map(str::to_owned))?
+            })
+        })?;
+        (name == SINK).then_some(())?;
+        objs.iter().find_map(|o| {
+            (o["info"]["props"]["node.name"] == SINK)
+                .then(|| o["id"].as_u64())?
+                .map(|i| i as u32)
+        })
+    }
+
+    /// A node's `channelVolumes` and `mute` as pw-dump reports them.
+    pub fn dump_volume(&self, id: u32) -> Option<(Vec<f64>, bool)> {
+        let dump = self.pw_dump().ok()?;
+        let node = dump.as_array()?.iter().find(|o| o["id"] == id)?;
+        let props = node["info"]["params"]["Props"].as_array()?;
+        let p = props.iter().find(|p| p.get("channelVolumes").is_some())?;
+        let ch = p["channelVolumes"]
+            .as_array()?
+            .iter()
+            .filter_map(|v| v.as_f64())
+            .collect();
+        Some((ch, p["mute"].as_bool().unwrap_or(false)))
+    }
+
+    /// `wpctl get-volume ID`: (volume on the cubic scale as wpctl prints it, muted).
+    /// None when wpctl does not know the node (it has vanished).
+    pub fn wpctl_volume(&self, id: u32) -> Option<(f64, bool)> {
+        let out = self
+            .command("wpctl")
+            .args(["get-volume", &id.to_string()])
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let rest = text.trim().strip_prefix("Volume: ")?;
+        let number = rest.split_whitespace().next()?.parse().ok()?;
+        Some((number, rest.contains("[MUTED]")))
+    }
+
+    /// `wpctl set-volume ID VALUE` (another mixer changing a stream).
+    pub fn wpctl_set_volume(&self, id: u32, value: &str) -> Result<(), String> {
+        let s = self
+            .command("wpctl")
+            .args(["set-volume", &id.to_string(), value])
+            .status()
+            .map_err(|e| e.to_string())?;
+        s.success()
+            .then_some(())
+            .ok_or(format!("wpctl set-volume failed: {s}"))
+    }
+
+    /// Starts `count` streams with `props`; returns once PipeWire has given them ids.
+    pub fn streams(&self, count: usize, props: &[(&str, &str)]) -> Result<Streams, String> {
+        self.streams_with(count, props, true)
+    }
+
+    /// Like [`Session::streams`]; `link = false` leaves them unlinked (cheap, for scale).
+    pub fn streams_with(
+        &self,
+        count: usize,
+        props: &[(&str, &str)],
+        link: bool,
+    ) -> Result<Streams, String> {
+        let mut c = self.command(self.bin("audio-daemon-streams"));
+        c.arg("--count").arg(count.to_string());
+        if !link {
+            c.arg("--no-link");
+        }
+        for (k, v) in props {
+            c.arg("--prop").arg(format!("{k}={v}"));
+        }
+        let mut child = c
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("audio-daemon-streams: {e}"))?;
+        let stdin = child.stdin.take();
+        let out = BufReader::new(child.stdout.take().expect("piped"));
+        let mut s = Streams {
+            proc: Proc {
+                child,
+                name: "audio-daemon-streams",
+            },
+            stdin,
+            out,
+            ids: Vec::new(),
+        };
+        loop {
+            match s.next_line()?.as_str() {
+                "ready" => return Ok(s),
+                l => {
+                    if let Some(id) = l.strip_prefix("node ").and_then(|i| i.parse().ok()) {
+                        s.ids.push(id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts the daemon with `config` (JSON text) and waits until it is connected.
+    pub fn daemon(&self, config: &str) -> Result<Daemon, String> {
+        let config_path = self.dir.path().join("config.json");
+        std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
+        let socket = self.dir.path().join("audio-daemon.sock");
+        let child = self
+            .command(self.bin("audio-daemon"))
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--config")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("audio-daemon: {e}"))?;
+        let mut d = Daemon {
+            proc: Proc {
+                child,
+                name: "audio-daemon",
+            },
+            socket,
+            config: config_path,
+        };
+        d.wait_connected()?;
+        Ok(d)
+    }
+}
+
+/// A group of test streams; they vanish when this is dropped.
+pub struct Streams {
+    pub proc: Proc,
+    stdin: Option<ChildStdin>,
+    out: BufReader<std::process::ChildStdout>,
+    pub ids: Vec<u32>,
+}
+
+impl Streams {
+    fn next_line(&mut self) -> Result<String, String> {
+        let mut line = String::new();
+        let n = self.out.read_line(&mut line).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("audio-daemon-streams exited early".into());
+        }
+        Ok(line.trim_end().to_owned())
+    }
+
+    /// Adds one stream; returns its node id.
+    pub fn add(&mut self) -> Result<u32, String> {
+        self.command("add")?;
+        let line = self.next_line()?;
+        let id = line
+            .strip_prefix("node ")
+            .and_then(|i| i.parse().ok())
+            .ok_or(format!("unexpected: {line}"))?;
+        self.ids.push(id);
+        Ok(id)
+    }
+
+    /// Removes one stream (it disconnects from PipeWire).
+    pub fn remove(&mut self, id: u32) -> Result<(), String> {
+        self.command(&format!("remove {id}"))?;
+        let line = self.next_line()?;
+        self.ids.retain(|&i| i != id);
+        (line == format!("removed {id}")).then_some(()).ok_or(line)
+    }
+
+    fn command(&mut self, cmd: &str) -> Result<(), String> {
+        let stdin = self.stdin.as_mut().ok_or("stdin closed")?;
+        writeln!(stdin, "{cmd}")
+            .and_then(|_| stdin.flush())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The daemon under test.
+pub struct Daemon {
+    pub proc: Proc,
+    pub socket: PathBuf,
+    pub config: PathBuf,
+}
+
+impl Daemon {
+    /// Waits until the socket answers and the daemon reports a PipeWire connection.
+    pub fn wait_connected(&mut self) -> Result<(), String> {
+        let mut last = String::new();
+        let r = wait_until(
+            SETUP_TIMEOUT,
+            "the daemon to connect",
+            || match Client::connect(&self.socket).and_then(|mut c| c.call(&Request::Stats)) {
+                Ok(Ok(protocol::Response::Stats(s))) => s.connected,
+                other => {
+                    last = format!("{other:?}");
+                    false
+                }
+            },
+        );
+        if let Some(status) = self.proc.exited() {
+            return Err(format!("audio-daemon exited: {status}"));
+        }
+        r.map_err(|e| format!("{e} (last: {last})"))
+    }
+
+    pub fn client(&self) -> Result<Client, String> {
+        Client::connect(&self.socket)
+    }
+}
+
+/// A minimal blocking client for tests and benchmarks.
+pub struct Client {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl Client {
+    pub fn connect(path: &Path) -> Result<Client, String> {
+        let s =
+            UnixStream::connect(path).map_err(|e| format!("connect {}: {e}", path.display()))?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .map_err(|e| e.to_string())?;
+        let writer = s.try_clone().map_err(|e| e.to_string())?;
+        Ok(Client {
+            reader: BufReader::new(s),
+            writer,
+        })
+    }
+
+    /// Writes raw bytes (for malformed-input tests).
+    pub fn send_raw(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.writer.write_all(bytes).map_err(|e| e.to_string())
+    }
+
+    /// Reads one raw line; None at EOF.
+    pub fn read_line(&mut self) -> Result<Option<String>, String> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) => Ok(None),
+            Ok(_) => Ok(Some(line.trim_end().to_owned())),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    pub fn call(&mut self, req: &Request) -> Result<Reply, String> {
+        self.send_raw(format!("{}\n", req.to_line()).as_bytes())?;
+        let line = self.read_line()?.ok_or("connection closed")?;
+        protocol::reply_from_line(&line).map_err(|e| format!("{e}: {line}"))
+    }
+}
