@@ -274,15 +274,39 @@ impl Ctx {
         }
         match registry::Conn::connect(self) {
             Ok(conn) => {
+                // Two round trips: the first delivers every global (and we bind them),
+                // the second every info and Props event of what we bound. Only then is
+                // the picture complete enough to answer requests.
+                conn.syncs_left.set(2);
+                conn.pending_sync.set(conn.sync());
                 *self.conn.borrow_mut() = Some(conn);
-                self.state.borrow_mut().set_connected();
-                let _ = self.events.try_send(Event::Pipewire { connected: true });
-                eprintln!("audio-daemon: connected to PipeWire");
             }
             Err(_) => {
                 let _ = self.retry_timer.update_timer(Some(RETRY), None);
             }
         }
+    }
+
+    /// A core round trip finished; see `reconnect`.
+    fn core_done(&self, seq: i32) {
+        {
+            let conn = self.conn.borrow();
+            let Some(conn) = conn.as_ref() else { return };
+            if conn.pending_sync.get() != Some(seq) {
+                return;
+            }
+            let left = conn.syncs_left.get().saturating_sub(1);
+            conn.syncs_left.set(left);
+            if left > 0 {
+                conn.pending_sync.set(conn.sync());
+                return;
+            }
+            conn.pending_sync.set(None);
+        }
+        self.state.borrow_mut().set_connected();
+        let _ = self.events.try_send(Event::Pipewire { connected: true });
+        eprintln!("audio-daemon: connected to PipeWire");
+        self.flush();
     }
 }
 

@@ -12,7 +12,7 @@ use pipewire::registry::{GlobalObject, RegistryRc};
 use pipewire::spa::param::ParamType;
 use pipewire::spa::utils::dict::DictRef;
 use pipewire::types::ObjectType;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -30,6 +30,9 @@ const NODE_CLASSES: &[&str] = &[
 /// must not outlive the connection it was made on.
 pub(super) struct Conn {
     bound: Rc<RefCell<Bound>>,
+    /// The initial-sync round trip in flight, and how many remain (see `Ctx::core_done`).
+    pub(super) pending_sync: Cell<Option<i32>>,
+    pub(super) syncs_left: Cell<u8>,
     _registry_listener: pipewire::registry::Listener,
     _registry: RegistryRc,
     _core_listener: pipewire::core::Listener,
@@ -55,8 +58,16 @@ impl Conn {
         let core = ctx.context.connect_rc(None)?;
         let registry = core.get_registry_rc()?;
         let w = Rc::downgrade(ctx);
+        let w_done = Rc::downgrade(ctx);
         let core_listener = core
             .add_listener_local()
+            .done(move |id, seq| {
+                if id == PW_ID_CORE {
+                    if let Some(ctx) = w_done.upgrade() {
+                        ctx.core_done(seq.seq());
+                    }
+                }
+            })
             .error(move |id, _seq, res, message| {
                 if id == PW_ID_CORE {
                     eprintln!("audio-daemon: PipeWire core error {res}: {message}");
@@ -95,11 +106,18 @@ impl Conn {
             .register();
         Ok(Conn {
             bound,
+            pending_sync: Cell::new(None),
+            syncs_left: Cell::new(0),
             _registry_listener: registry_listener,
             _registry: registry,
             _core_listener: core_listener,
             _core: core,
         })
+    }
+
+    /// Starts a round trip: its `done` arrives after every event caused by earlier calls.
+    pub(super) fn sync(&self) -> Option<i32> {
+        self._core.sync(0).ok().map(|s| s.seq())
     }
 
     pub(super) fn node(&self, id: u32) -> Option<std::cell::Ref<'_, Node>> {

@@ -1,0 +1,102 @@
+//! Shared set-up for the integration tests: a private PipeWire per test.
+
+#![allow(dead_code)] // each test binary uses a different part of this
+
+use audio_daemon::protocol::{AppState, Reply, Request, Response};
+use audio_daemon::testkit::{self, Client, Daemon, Session};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where cargo put this package's binaries.
+pub fn bin_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_audio-daemon"))
+        .parent()
+        .expect("binary has a directory")
+        .to_owned()
+}
+
+/// A fresh session, or None when `AUDIO_DAEMON_PW_TESTS=0` (Nix build sandbox).
+/// Anything else that goes wrong fails the test loudly.
+pub fn session() -> Option<Session> {
+    if !testkit::pipewire_tests_enabled() {
+        eprintln!("skipped: AUDIO_DAEMON_PW_TESTS=0");
+        return None;
+    }
+    Some(Session::start(&bin_dir()).expect("start a private PipeWire"))
+}
+
+/// Props of a Vesktop-like voice stream, with a role unique to the test so that
+/// WirePlumber's remembered volumes cannot leak between tests.
+pub fn vesktop(role: &str) -> Vec<(String, String)> {
+    vec![
+        ("application.name".into(), "vesktop".into()),
+        (
+            "application.process.binary".into(),
+            ".vesktop-wrapped".into(),
+        ),
+        ("media.name".into(), "WEBRTC VoiceEngine".into()),
+        ("media.role".into(), role.into()),
+    ]
+}
+
+pub fn props(p: &[(String, String)]) -> Vec<(&str, &str)> {
+    p.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+pub fn call(d: &Daemon, req: Request) -> Reply {
+    d.client().expect("connect").call(&req).expect("reply")
+}
+
+pub fn app(reply: Reply) -> AppState {
+    match reply {
+        Ok(Response::App(a)) => a,
+        other => panic!("expected an app, got {other:?}"),
+    }
+}
+
+pub fn up(app: &str, amount: Option<f64>) -> Request {
+    Request::Up {
+        app: app.into(),
+        amount,
+    }
+}
+
+pub fn down(app: &str, amount: Option<f64>) -> Request {
+    Request::Down {
+        app: app.into(),
+        amount,
+    }
+}
+
+pub fn set(app: &str, volume: f64) -> Request {
+    Request::Set {
+        app: app.into(),
+        volume,
+    }
+}
+
+pub fn get(app: &str) -> Request {
+    Request::Get { app: app.into() }
+}
+
+/// Asserts what wpctl (not the daemon) says about a node, to wpctl's two decimals.
+pub fn assert_wpctl(s: &Session, id: u32, volume: f64, muted: bool) {
+    let (v, m) = s.wpctl_volume(id).expect("wpctl knows the node");
+    assert!(
+        (v - volume).abs() < 0.006 && m == muted,
+        "wpctl says node {id} is {v} muted={m}, expected {volume} muted={muted}"
+    );
+}
+
+/// Waits until wpctl reports the node at `volume` (for changes made outside a request).
+pub fn wait_wpctl(s: &Session, id: u32, volume: f64) {
+    testkit::wait_until(Duration::from_secs(5), "wpctl to show the volume", || {
+        s.wpctl_volume(id)
+            .is_some_and(|(v, _)| (v - volume).abs() < 0.006)
+    })
+    .unwrap();
+}
+
+pub fn connect(d: &Daemon) -> Client {
+    d.client().expect("connect")
+}
