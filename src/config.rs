@@ -51,7 +51,7 @@ pub struct Step(f64);
 
 impl<'de> Deserialize<'de> for Step {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked_number(d, |v| Step::try_from(v))
+        checked_number(d, Step::try_from)
     }
 }
 
@@ -77,7 +77,7 @@ pub struct MaxVolume(f64);
 
 impl<'de> Deserialize<'de> for MaxVolume {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked_number(d, |v| MaxVolume::try_from(v))
+        checked_number(d, MaxVolume::try_from)
     }
 }
 

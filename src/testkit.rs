@@ -180,7 +180,13 @@ impl Session {
         let socket = s.runtime_dir().join("pipewire-0");
         wait_until(SETUP_TIMEOUT, "the pipewire socket", || socket.exists())?;
         s.spawn_quiet("wireplumber", &[])?;
-        let status = s
+        s.add_sink()?;
+        Ok(s)
+    }
+
+    /// Creates the null sink and waits until WirePlumber has made it the default.
+    fn add_sink(&mut self) -> Result<(), String> {
+        let status = self
             .command("pw-cli")
             .args([
                 "create-node",
@@ -202,12 +208,12 @@ impl Session {
             SETUP_TIMEOUT,
             "WirePlumber to pick the default sink",
             || {
-                sink = s.default_sink_id();
+                sink = self.default_sink_id();
                 sink.is_some()
             },
         )?;
-        s.sink_id = sink.expect("checked");
-        Ok(s)
+        self.sink_id = sink.expect("checked");
+        Ok(())
     }
 
     pub fn runtime_dir(&self) -> &Path {
@@ -272,7 +278,7 @@ impl Session {
         self.spawn_quiet("pipewire", &[])?;
         wait_until(SETUP_TIMEOUT, "the pipewire socket", || socket.exists())?;
         self.spawn_quiet("wireplumber", &[])?;
-        Ok(())
+        self.add_sink()
     }
 
     /// The whole graph as pw-dump prints it.
@@ -399,6 +405,8 @@ impl Session {
         let config_path = self.dir.path().join("config.json");
         std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
         let socket = self.dir.path().join("audio-daemon.sock");
+        let log = self.dir.path().join("audio-daemon.log");
+        let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let child = self
             .command(self.bin("audio-daemon"))
             .arg("--socket")
@@ -406,7 +414,7 @@ impl Session {
             .arg("--config")
             .arg(&config_path)
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(log_file)
             .spawn()
             .map_err(|e| format!("audio-daemon: {e}"))?;
         let mut d = Daemon {
@@ -416,6 +424,7 @@ impl Session {
             },
             socket,
             config: config_path,
+            log,
         };
         d.wait_connected()?;
         Ok(d)
@@ -473,6 +482,8 @@ pub struct Daemon {
     pub proc: Proc,
     pub socket: PathBuf,
     pub config: PathBuf,
+    /// The daemon's stderr.
+    pub log: PathBuf,
 }
 
 impl Daemon {
@@ -493,7 +504,12 @@ impl Daemon {
         if let Some(status) = self.proc.exited() {
             return Err(format!("audio-daemon exited: {status}"));
         }
-        r.map_err(|e| format!("{e} (last: {last})"))
+        r.map_err(|e| format!("{e} (last: {last}; log: {})", self.log()))
+    }
+
+    /// What the daemon has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     pub fn client(&self) -> Result<Client, String> {
