@@ -46,15 +46,6 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// The default socket: `$AUDIO_DAEMON_SOCKET`, else `$XDG_RUNTIME_DIR/audio-daemon.sock`.
-pub fn default_socket() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("AUDIO_DAEMON_SOCKET").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let dir = std::env::var_os("XDG_RUNTIME_DIR").filter(|p| !p.is_empty())?;
-    Some(PathBuf::from(dir).join("audio-daemon.sock"))
-}
-
 fn load(opts: &Options) -> Result<Config, ConfigError> {
     match &opts.config {
         Some(p) => Config::load(p, opts.config_explicit),

@@ -65,7 +65,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let Some(socket) = socket.or_else(daemon::default_socket) else {
+    let Some(socket) = socket.or_else(audio_daemon::protocol::default_socket_path) else {
         eprintln!("audio-daemon: XDG_RUNTIME_DIR is not set; pass --socket PATH");
         return ExitCode::from(2);
     };

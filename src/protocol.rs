@@ -14,6 +14,16 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The socket both sides use by default: `$AUDIO_DAEMON_SOCKET`, else
+/// `$XDG_RUNTIME_DIR/audio-daemon.sock` (None when neither is set).
+pub fn default_socket_path() -> Option<std::path::PathBuf> {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    if let Some(p) = var("AUDIO_DAEMON_SOCKET") {
+        return Some(p.into());
+    }
+    Some(std::path::PathBuf::from(var("XDG_RUNTIME_DIR")?).join("audio-daemon.sock"))
+}
+
 /// Longest request line the daemon reads; longer lines get [`ErrorKind::LineTooLong`].
 pub const MAX_LINE: usize = 4096;
 /// Largest step a single `up`/`down` may ask for, in percent points.

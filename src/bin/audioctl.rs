@@ -37,14 +37,6 @@ fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn socket_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("AUDIO_DAEMON_SOCKET").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let dir = std::env::var_os("XDG_RUNTIME_DIR").filter(|p| !p.is_empty())?;
-    Some(PathBuf::from(dir).join("audio-daemon.sock"))
-}
-
 struct Conn {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
@@ -319,7 +311,7 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(USAGE_ERR, e),
     };
-    let Some(path) = socket.or_else(socket_path) else {
+    let Some(path) = socket.or_else(protocol::default_socket_path) else {
         return fail(USAGE_ERR, "XDG_RUNTIME_DIR is not set; pass --socket PATH");
     };
     let mut conn = match Conn::open(&path) {
