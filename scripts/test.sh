@@ -11,10 +11,11 @@ cargo test --all-targets
 echo "== shared scenario (nixos-tests/scenario.sh) against a private PipeWire"
 ./target/debug/audio-daemon-demo --scenario nixos-tests/scenario.sh
 
-if [ -x target/debug/audio-daemon-bench ]; then
-  echo "== benchmark smoke run (functional checks only, no timing assertions)"
-  ./target/debug/audio-daemon-bench --quick --json "$(mktemp -d)/bench.json"
-fi
+echo "== benchmark smoke run (functional checks only, no timing assertions)"
+# Release build: the debug daemon is slow enough under stream churn for PipeWire to
+# drop its connection (a known issue, see the issue-4 note).
+cargo build --release --bins
+./target/release/audio-daemon-bench --quick --json "$(mktemp -d)/bench.json"
 
 echo "== Nix files"
 nix/check-parse.sh
