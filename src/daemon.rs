@@ -9,7 +9,6 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use smol::future::FutureExt;
 use smol::io::AsyncReadExt;
 use smol::Async;
-use std::cell::Cell;
 use std::fmt;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -76,11 +75,10 @@ pub fn run(opts: Options) -> Result<(), StartError> {
     let int = signal_stream(SIGINT).map_err(StartError::Io)?;
     let hup = signal_stream(SIGHUP).map_err(StartError::Io)?;
 
-    let waybar_signal = Rc::new(Cell::new(config.waybar_signal));
+    let waybar = waybar::Signaller::spawn(config.waybar_signal).map_err(StartError::Io)?;
     let (events_tx, events_rx) = smol::channel::unbounded::<Event>();
     let pw = PipewireThread::spawn(config, events_tx).map_err(StartError::Pipewire)?;
-    let (wake_tx, wake_rx) = smol::channel::bounded::<()>(1);
-    let hub = Hub::new(pw, wake_tx);
+    let hub = Hub::new(pw, waybar);
     eprintln!(
         "audio-daemon {}: listening on {}",
         env!("CARGO_PKG_VERSION"),
@@ -98,18 +96,6 @@ pub fn run(opts: Options) -> Result<(), StartError> {
         }
     })
     .detach();
-    // Waybar signalling; scanning /proc runs off the executor so requests never wait on it.
-    ex.spawn({
-        let sig = waybar_signal.clone();
-        async move {
-            while wake_rx.recv().await.is_ok() {
-                if let Some(offset) = sig.get() {
-                    smol::unblock(move || waybar::signal_waybar(offset)).await;
-                }
-            }
-        }
-    })
-    .detach();
     // SIGHUP: reload; a bad file keeps the running config.
     ex.spawn({
         let hub = hub.clone();
@@ -119,7 +105,7 @@ pub fn run(opts: Options) -> Result<(), StartError> {
                 wait_signal(&hup).await;
                 match load(&opts) {
                     Ok(config) => {
-                        waybar_signal.set(config.waybar_signal);
+                        hub.waybar.set_offset(config.waybar_signal);
                         hub.send(Command::SetConfig(config));
                         eprintln!("audio-daemon: configuration reloaded");
                     }

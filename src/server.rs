@@ -133,12 +133,11 @@ pub struct Hub {
     pw: PipewireThread,
     subscribers: RefCell<Vec<Sender<Rc<str>>>>,
     connections: Cell<usize>,
-    /// Wakes the waybar signaller; capacity one, so bursts collapse into one signal.
-    waybar: Sender<()>,
+    pub waybar: crate::waybar::Signaller,
 }
 
 impl Hub {
-    pub fn new(pw: PipewireThread, waybar: Sender<()>) -> Rc<Hub> {
+    pub fn new(pw: PipewireThread, waybar: crate::waybar::Signaller) -> Rc<Hub> {
         Rc::new(Hub {
             pw,
             subscribers: RefCell::new(Vec::new()),
@@ -166,7 +165,7 @@ impl Hub {
     /// Passes an event from PipeWire to every subscriber; drops those that fell behind.
     pub fn publish(&self, event: &Event) {
         if matches!(event, Event::App(_)) {
-            let _ = self.waybar.try_send(());
+            self.waybar.notify();
         }
         let line: Rc<str> = event.to_line().into();
         self.subscribers

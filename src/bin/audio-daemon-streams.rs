@@ -69,18 +69,22 @@ fn parse_args() -> Result<Opts, String> {
 }
 
 /// One stream and what keeps it alive.
+/// Fields drop in order: the listener must be removed before the stream is destroyed
+/// (destroying it unlinks the hook without resetting it; removing it later would write
+/// into freed memory).
 struct Entry {
-    stream: StreamRc,
     _listener: StreamListener<()>,
+    stream: StreamRc,
 }
 
+/// Streams are declared before the core so they are destroyed while it is still there.
 struct App {
-    core: CoreRc,
-    opts: Opts,
     streams: RefCell<Vec<Entry>>,
     /// Streams still waiting for a node id before `ready` is printed.
     pending_ready: RefCell<usize>,
     by_node: RefCell<HashMap<u32, usize>>,
+    opts: Opts,
+    core: CoreRc,
 }
 
 fn say(line: &str) {
@@ -187,8 +191,8 @@ impl App {
         }
         stream.connect(spa::utils::Direction::Output, None, flags, &mut params)?;
         self.streams.borrow_mut().push(Entry {
-            stream,
             _listener: listener,
+            stream,
         });
         Ok(())
     }

@@ -39,12 +39,15 @@ pub(super) struct Conn {
     _core: CoreRc,
 }
 
+/// Each entry is (listener, proxy): a tuple drops in field order, and the listener must
+/// go first. Destroying a proxy unlinks its hooks without resetting them, so removing
+/// a listener afterwards would write into freed memory.
 #[derive(Default)]
 struct Bound {
-    nodes: HashMap<u32, (Node, NodeListener)>,
-    devices: HashMap<u32, (Device, DeviceListener)>,
-    clients: HashMap<u32, (Client, ClientListener)>,
-    metadata: HashMap<u32, (Metadata, MetadataListener)>,
+    nodes: HashMap<u32, (NodeListener, Node)>,
+    devices: HashMap<u32, (DeviceListener, Device)>,
+    clients: HashMap<u32, (ClientListener, Client)>,
+    metadata: HashMap<u32, (MetadataListener, Metadata)>,
 }
 
 fn props_of(dict: &DictRef) -> Props {
@@ -69,7 +72,9 @@ impl Conn {
                 }
             })
             .error(move |id, _seq, res, message| {
-                if id == PW_ID_CORE {
+                // Only a broken pipe means the connection is gone; other core-level errors
+                // (e.g. binding a stream that vanished meanwhile) are harmless races.
+                if id == PW_ID_CORE && res == -libc::EPIPE {
                     eprintln!("audio-daemon: PipeWire core error {res}: {message}");
                     if let Some(ctx) = w.upgrade() {
                         ctx.connection_lost();
@@ -121,11 +126,11 @@ impl Conn {
     }
 
     pub(super) fn node(&self, id: u32) -> Option<std::cell::Ref<'_, Node>> {
-        std::cell::Ref::filter_map(self.bound.borrow(), |b| b.nodes.get(&id).map(|(n, _)| n)).ok()
+        std::cell::Ref::filter_map(self.bound.borrow(), |b| b.nodes.get(&id).map(|(_, n)| n)).ok()
     }
 
     pub(super) fn device(&self, id: u32) -> Option<std::cell::Ref<'_, Device>> {
-        std::cell::Ref::filter_map(self.bound.borrow(), |b| b.devices.get(&id).map(|(d, _)| d)).ok()
+        std::cell::Ref::filter_map(self.bound.borrow(), |b| b.devices.get(&id).map(|(_, d)| d)).ok()
     }
 }
 
@@ -173,7 +178,7 @@ fn on_global(
                 })
                 .register();
             node.subscribe_params(&[ParamType::Props]);
-            bound.borrow_mut().nodes.insert(id, (node, listener));
+            bound.borrow_mut().nodes.insert(id, (listener, node));
         }
         ObjectType::Client => {
             let Ok(client) = registry.bind::<Client, _>(obj) else {
@@ -193,7 +198,7 @@ fn on_global(
                     }
                 })
                 .register();
-            bound.borrow_mut().clients.insert(id, (client, listener));
+            bound.borrow_mut().clients.insert(id, (listener, client));
         }
         ObjectType::Device if prop("media.class") == Some("Audio/Device") => {
             let Ok(device) = registry.bind::<Device, _>(obj) else {
@@ -217,7 +222,7 @@ fn on_global(
                 })
                 .register();
             device.subscribe_params(&[ParamType::Route]);
-            bound.borrow_mut().devices.insert(id, (device, listener));
+            bound.borrow_mut().devices.insert(id, (listener, device));
         }
         ObjectType::Metadata if prop("metadata.name") == Some("default") => {
             let Ok(metadata) = registry.bind::<Metadata, _>(obj) else {
@@ -248,7 +253,7 @@ fn on_global(
                     0
                 })
                 .register();
-            bound.borrow_mut().metadata.insert(id, (metadata, listener));
+            bound.borrow_mut().metadata.insert(id, (listener, metadata));
         }
         _ => {}
     }
