@@ -167,6 +167,9 @@ impl Hub {
         if matches!(event, Event::App(_)) {
             self.waybar.notify();
         }
+        if self.subscribers.borrow().is_empty() {
+            return;
+        }
         let line: Rc<str> = event.to_line().into();
         self.subscribers
             .borrow_mut()
@@ -210,6 +213,12 @@ pub async fn serve(listener: Rc<Listener>, hub: Rc<Hub>, ex: Rc<smol::LocalExecu
             hub.connections.set(hub.connections.get() + 1);
             connection(stream, &hub).await;
             hub.connections.set(hub.connections.get() - 1);
+            if hub.connections.get() == 0 {
+                // The daemon idles between keypresses: give back what a burst of
+                // connections made the allocator keep (all arenas, not just the top).
+                // SAFETY: malloc_trim has no preconditions.
+                unsafe { libc::malloc_trim(0) };
+            }
         })
         .detach();
     }
