@@ -387,3 +387,51 @@ fn a_subscriber_that_stops_reading_is_dropped_not_waited_for() {
     assert_eq!(end, Ok(None), "after {lines} lines");
     assert!(lines < 3000, "{lines}");
 }
+
+#[test]
+fn other_users_are_refused_even_if_the_socket_were_open_to_them() {
+    let Some(s) = session() else { return };
+    // SAFETY: getuid cannot fail.
+    if unsafe { libc::getuid() } != 0 {
+        eprintln!("skipped: needs root to act as another user (CI runs as root)");
+        return;
+    }
+    let p = vesktop("t-uid");
+    let st = s.streams(1, &props(&p)).unwrap();
+    let d = s.daemon("{}").unwrap();
+    app(call(&d, set("vesktop", 50.0)));
+    // Simulate a misconfiguration that lets another user reach the socket file at all:
+    // the peer-credential check is what must still refuse them.
+    std::fs::set_permissions(s.runtime_dir(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    std::fs::set_permissions(&d.socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = s
+        .command("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg("socat")
+        .arg("-")
+        .arg(format!("UNIX-CONNECT:{}", d.socket.display()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(b"{\"app\":\"vesktop\",\"action\":\"up\"}\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    std::fs::set_permissions(s.runtime_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    // The connection itself worked (so this tests the daemon, not file permissions)...
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("Permission denied"), "{err}");
+    // ...but got no reply and changed nothing.
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_wpctl(&s, st.ids[0], 0.50, false);
+}
