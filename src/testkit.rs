@@ -401,9 +401,17 @@ impl Session {
     }
 
     /// Starts the daemon with `config` (JSON text) and waits until it is connected.
+    /// Unless the config sets `waybar_signal`, signalling is turned off: a test must not
+    /// signal the waybar of the desktop it happens to run on.
     pub fn daemon(&self, config: &str) -> Result<Daemon, String> {
         let config_path = self.dir.path().join("config.json");
-        std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
+        let mut value: serde_json::Value =
+            serde_json::from_str(config).map_err(|e| format!("test config: {e}"))?;
+        if let Some(obj) = value.as_object_mut() {
+            obj.entry("waybar_signal")
+                .or_insert(serde_json::Value::Null);
+        }
+        std::fs::write(&config_path, value.to_string()).map_err(|e| e.to_string())?;
         let socket = self.dir.path().join("audio-daemon.sock");
         let log = self.dir.path().join("audio-daemon.log");
         let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
