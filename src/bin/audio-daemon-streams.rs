@@ -5,8 +5,9 @@
 //! properties, and honour volume changes (their Props are what wpctl reads). pw-cat
 //! cannot stand in for browsers because it overwrites `media.name` with its file name.
 //!
-//! Output (stdout, one line each): `node ID` for every stream once PipeWire has given it
-//! an id, `ready` once the first `--count` streams have one, `removed ID` after a remove.
+//! Output (stdout, one line each): `node ID` for every stream once it is streaming (or,
+//! with `--no-link`, paused with an id), `ready` once the first `--count` streams are,
+//! `removed ID` after a remove.
 //! Commands (stdin, one per line): `add` (one more stream), `remove ID`. EOF on stdin
 //! ends the program, so a harness that dies takes its streams with it.
 
@@ -143,10 +144,19 @@ impl App {
         let weak = Rc::downgrade(self);
         let index = self.streams.borrow().len();
         let announced = std::cell::Cell::new(false);
+        let link = self.opts.link;
         let listener = stream
             .add_local_listener::<()>()
             .state_changed(move |s, _, _, new| {
-                if announced.get() || !matches!(new, StreamState::Paused | StreamState::Streaming) {
+                // A linked stream is announced once it streams: by then its format is set
+                // and its Props carry channel volumes. An unlinked one never gets further
+                // than paused.
+                let settled = match new {
+                    StreamState::Streaming => true,
+                    StreamState::Paused => !link,
+                    _ => false,
+                };
+                if announced.get() || !settled {
                     return;
                 }
                 let id = s.node_id();

@@ -2,7 +2,9 @@
 
 use super::*;
 use crate::protocol::{ErrorKind, MuteState, Reply, Request, Response};
+use crate::volume;
 use crate::volume::linear_from_percent;
+use view::round2;
 
 fn props(pairs: &[(&str, &str)]) -> Props {
     pairs

@@ -1,0 +1,134 @@
+//! What the state looks like from outside: apps resolved to their streams, and the
+//! per-app summaries that replies and change events carry.
+
+use super::{AppKey, Class, State, SINK_TARGET, SOURCE_TARGET};
+use crate::protocol::{AppState, StreamState};
+use crate::volume;
+
+impl State {
+    /// Node ids of an app, in id order.
+    pub(super) fn members(&self, key: AppKey) -> Vec<u32> {
+        let mut ids: Vec<u32> = match key {
+            AppKey::Named(i) => self
+                .nodes
+                .iter()
+                .filter(|(_, n)| n.apps.contains(&i))
+                .map(|(&id, _)| id)
+                .collect(),
+            AppKey::DefaultSink | AppKey::DefaultSource => {
+                let (name, class) = if key == AppKey::DefaultSink {
+                    (&self.default_sink, Class::Sink)
+                } else {
+                    (&self.default_source, Class::Source)
+                };
+                let Some(name) = name else {
+                    return Vec::new();
+                };
+                self.nodes
+                    .iter()
+                    .filter(|(_, n)| n.class == class && n.props.get("node.name") == Some(name))
+                    .map(|(&id, _)| id)
+                    .collect()
+            }
+        };
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Resolves an app name from a request.
+    pub fn resolve(&self, name: &str) -> Option<AppKey> {
+        match name {
+            SINK_TARGET => Some(AppKey::DefaultSink),
+            SOURCE_TARGET => Some(AppKey::DefaultSource),
+            _ => self.config.app(name).map(|(i, _)| AppKey::Named(i)),
+        }
+    }
+
+    pub(super) fn key_name(&self, key: AppKey) -> (&str, &str) {
+        match key {
+            AppKey::Named(i) => {
+                let app = &self.config.apps[i];
+                (&app.name, &app.label)
+            }
+            AppKey::DefaultSink => (SINK_TARGET, "Speakers"),
+            AppKey::DefaultSource => (SOURCE_TARGET, "Microphone"),
+        }
+    }
+
+    /// Cap and step for an app.
+    pub(super) fn limits(&self, key: AppKey) -> (f64, f64) {
+        match key {
+            AppKey::Named(i) => {
+                let app = &self.config.apps[i];
+                (app.max_volume, app.step)
+            }
+            _ => (self.config.max_volume, self.config.step),
+        }
+    }
+
+    /// An app's state as PipeWire reports it.
+    pub fn app_state(&self, key: AppKey) -> AppState {
+        let (name, label) = self.key_name(key);
+        let (max_volume, _) = self.limits(key);
+        let streams: Vec<StreamState> = self
+            .members(key)
+            .into_iter()
+            .map(|id| {
+                let node = &self.nodes[&id];
+                let reported = self.reported(id);
+                let display = ["media.name", "node.description", "node.nick", "node.name"]
+                    .iter()
+                    .find_map(|k| node.props.get(*k).filter(|v| !v.is_empty() && *v != "-"))
+                    .cloned()
+                    .unwrap_or_default();
+                StreamState {
+                    id,
+                    name: display,
+                    volume: reported
+                        .filter(|v| !v.channels.is_empty())
+                        .map(|v| round2(volume::level(&v.channels))),
+                    muted: reported.is_some_and(|v| v.mute),
+                }
+            })
+            .collect();
+        let volume = streams
+            .iter()
+            .filter_map(|s| s.volume)
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+        AppState {
+            app: name.to_owned(),
+            label: label.to_owned(),
+            volume,
+            muted: !streams.is_empty() && streams.iter().all(|s| s.muted),
+            max_volume,
+            streams,
+        }
+    }
+
+    /// Every app, then `@sink` and `@source`.
+    pub fn all_keys(&self) -> Vec<AppKey> {
+        (0..self.config.apps.len())
+            .map(AppKey::Named)
+            .chain([AppKey::DefaultSink, AppKey::DefaultSource])
+            .collect()
+    }
+
+    /// Apps whose announced state changed since the last call.
+    pub fn take_changes(&mut self) -> Vec<AppState> {
+        let dirty = std::mem::take(&mut self.dirty);
+        let mut out = Vec::new();
+        for key in dirty {
+            let state = self.app_state(key);
+            if self.announced.get(&key) != Some(&state) {
+                self.announced.insert(key, state.clone());
+                out.push(state);
+            }
+        }
+        out
+    }
+}
+
+/// Two decimals are plenty for a percent and keep replies readable.
+pub(super) fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
