@@ -237,14 +237,10 @@ impl State {
         };
         self.dirty
             .extend(node.apps.iter().map(|&i| AppKey::Named(i)));
-        match node.class {
-            Class::Sink => {
-                self.dirty.insert(AppKey::DefaultSink);
-            }
-            Class::Source => {
-                self.dirty.insert(AppKey::DefaultSource);
-            }
-            _ => {}
+        if matches!(node.class, Class::Sink | Class::Source) {
+            // Either default may name either kind (see `members`).
+            self.dirty.insert(AppKey::DefaultSink);
+            self.dirty.insert(AppKey::DefaultSource);
         }
     }
 

@@ -16,17 +16,22 @@ impl State {
                 .map(|(&id, _)| id)
                 .collect(),
             AppKey::DefaultSink | AppKey::DefaultSource => {
-                let (name, class) = if key == AppKey::DefaultSink {
-                    (&self.default_sink, Class::Sink)
+                let name = if key == AppKey::DefaultSink {
+                    &self.default_sink
                 } else {
-                    (&self.default_source, Class::Source)
+                    &self.default_source
                 };
                 let Some(name) = name else {
                     return Vec::new();
                 };
+                // Any device node, not only sources for @source: with no microphone,
+                // WirePlumber makes a sink's monitor the default source, naming the sink.
                 self.nodes
                     .iter()
-                    .filter(|(_, n)| n.class == class && n.props.get("node.name") == Some(name))
+                    .filter(|(_, n)| {
+                        matches!(n.class, Class::Sink | Class::Source)
+                            && n.props.get("node.name") == Some(name)
+                    })
                     .map(|(&id, _)| id)
                     .collect()
             }
