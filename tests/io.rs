@@ -438,3 +438,24 @@ fn other_users_are_refused_even_if_the_socket_were_open_to_them() {
     );
     assert_wpctl(&s, st.ids[0], 0.50, false);
 }
+
+#[test]
+fn a_daemon_started_before_pipewire_answers_and_then_connects() {
+    let Some(mut s) = session() else { return };
+    assert!(s.kill_pipewire());
+    let mut d = s.spawn_daemon("{}").unwrap();
+    // The socket is up at once, and requests get a clear answer rather than hanging.
+    wait_until(Duration::from_secs(10), "the socket", || d.socket.exists()).unwrap();
+    let e = call(&d, get("vesktop")).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::PipewireUnavailable, "{e}");
+    s.restart_pipewire().unwrap();
+    d.wait_connected().unwrap();
+    let p = vesktop("t-late");
+    let st = s.streams(1, &props(&p)).unwrap();
+    wait_until(Duration::from_secs(5), "the stream and its volume", || {
+        app(call(&d, get("vesktop"))).volume.is_some()
+    })
+    .unwrap();
+    app(call(&d, set("vesktop", 35.0)));
+    assert_wpctl(&s, st.ids[0], 0.35, false);
+}

@@ -321,6 +321,13 @@ impl Session {
     /// Unless the config sets `waybar_signal`, signalling is turned off: a test must not
     /// signal the waybar of the desktop it happens to run on.
     pub fn daemon(&self, config: &str) -> Result<Daemon, String> {
+        let mut d = self.spawn_daemon(config)?;
+        d.wait_connected()?;
+        Ok(d)
+    }
+
+    /// Starts the daemon without waiting for it to connect (PipeWire may be absent).
+    pub fn spawn_daemon(&self, config: &str) -> Result<Daemon, String> {
         let config_path = self.dir.path().join("config.json");
         let mut value: serde_json::Value =
             serde_json::from_str(config).map_err(|e| format!("test config: {e}"))?;
@@ -342,7 +349,7 @@ impl Session {
             .stderr(log_file)
             .spawn()
             .map_err(|e| format!("audio-daemon: {e}"))?;
-        let mut d = Daemon {
+        let d = Daemon {
             proc: Proc {
                 child,
                 name: "audio-daemon",
@@ -351,7 +358,6 @@ impl Session {
             config: config_path,
             log,
         };
-        d.wait_connected()?;
         Ok(d)
     }
 }
