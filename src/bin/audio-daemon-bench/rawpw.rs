@@ -131,7 +131,8 @@ fn run(
     let props = pipewire::properties::properties! { "remote.name" => socket };
     let core = context.connect_rc(Some(props)).map_err(err)?;
     let registry = core.get_registry_rc().map_err(err)?;
-    let bound: Rc<RefCell<Option<(Node, NodeListener)>>> = Rc::default();
+    // (listener, node): the listener must be dropped before the proxy it hooks into.
+    let bound: Rc<RefCell<Option<(NodeListener, Node)>>> = Rc::default();
     let ml = main_loop.clone();
     let b = bound.clone();
     let _attached = cmds.attach(main_loop.loop_(), move |cmd| match cmd {
@@ -163,7 +164,7 @@ fn run(
                 })
                 .register();
             node.subscribe_params(&[ParamType::Props]);
-            *b.borrow_mut() = Some((node, listener));
+            *b.borrow_mut() = Some((listener, node));
         }
         Cmd::Unwatch => {
             b.borrow_mut().take();
@@ -173,7 +174,7 @@ fn run(
                 channels,
                 mute: false,
             });
-            if let (Some((node, _)), Some(pod)) = (b.borrow().as_ref(), Pod::from_bytes(&bytes)) {
+            if let (Some((_, node)), Some(pod)) = (b.borrow().as_ref(), Pod::from_bytes(&bytes)) {
                 let _ = seen.send(Seen::Sent(Instant::now()));
                 node.set_param(ParamType::Props, 0, pod);
             }
