@@ -221,6 +221,17 @@ fn subscribers_and_waybar_follow_see_outside_changes() {
     let mut next = String::new();
     std::io::BufRead::read_line(&mut follow_out, &mut next).unwrap();
     assert!(next.contains(r#""percentage":25"#), "{next}");
+
+    // The daemon restarts (as a config change does with the systemd unit): the module
+    // shows as inactive meanwhile and comes back by itself.
+    d.proc.signal(libc::SIGTERM);
+    let mut gone = String::new();
+    std::io::BufRead::read_line(&mut follow_out, &mut gone).unwrap();
+    assert!(gone.contains(r#""class":"inactive""#), "{gone}");
+    let _d2 = s.daemon("{}").unwrap();
+    let mut back = String::new();
+    std::io::BufRead::read_line(&mut follow_out, &mut back).unwrap();
+    assert!(back.contains(r#""percentage":25"#), "{back}");
     let _ = follow.kill();
     let _ = follow.wait();
 }

@@ -3,7 +3,9 @@
 //! Blocking std I/O only: its start-up time is the keypress cost, so it pulls in no
 //! async runtime and no PipeWire (check with `ldd`).
 
-use audio_daemon::protocol::{self, AppState, MuteState, Reply, Request, Response, WaybarLine};
+use audio_daemon::protocol::{
+    self, AppState, ErrorKind, MuteState, Reply, Request, Response, WaybarLine,
+};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -152,45 +154,96 @@ fn number(s: &str, what: &str) -> Result<f64, String> {
         .map_err(|_| format!("{what} must be a number, got {s:?}"))
 }
 
-/// `waybar APP [--follow]`: one line, or a line per change of that app.
-fn waybar(conn: &mut Conn, app: &str, follow: bool) -> Result<ExitCode, String> {
-    let render = |state: &AppState| WaybarLine::from_state(state).to_line();
-    if !follow {
-        return Ok(match conn.call(&Request::Get { app: app.into() })? {
-            Ok(Response::App(state)) => {
-                println!("{}", render(&state));
-                ExitCode::SUCCESS
-            }
-            Ok(_) => ExitCode::from(REFUSED),
-            Err(e) => return Err(e.message),
-        });
+/// `waybar APP`: one line for the bar.
+fn waybar_once(conn: &mut Conn, app: &str) -> Result<ExitCode, String> {
+    match conn.call(&Request::Get { app: app.into() })? {
+        Ok(Response::App(state)) => {
+            println!("{}", WaybarLine::from_state(&state).to_line());
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(_) => Ok(ExitCode::from(REFUSED)),
+        Err(e) => Err(e.message),
     }
-    // Validate the name first, so a typo fails loudly instead of printing nothing forever.
-    if let Err(e) = conn.call(&Request::Get { app: app.into() })? {
-        return Err(e.message);
+}
+
+/// Writes waybar lines, skipping repeats; false once waybar has gone (stdout closed).
+#[derive(Default)]
+struct Printer {
+    last: String,
+}
+
+impl Printer {
+    fn print(&mut self, line: String) -> bool {
+        if line == self.last {
+            return true;
+        }
+        let mut lock = std::io::stdout().lock();
+        // waybar reads line by line: flush each one.
+        let ok = writeln!(lock, "{line}").and_then(|_| lock.flush()).is_ok();
+        self.last = line;
+        ok
     }
-    conn.send(&Request::Subscribe)?;
-    conn.reply()?.map_err(|e| e.message)?;
-    let mut last = String::new();
-    let stdout = std::io::stdout();
-    while let Some(line) = conn.read_line()? {
+}
+
+/// Why one follow session ended.
+enum FollowEnd {
+    /// stdout closed: waybar is gone.
+    Reader,
+    /// The daemon went away or could not be reached.
+    Daemon,
+    /// The app is not configured: retrying cannot help.
+    UnknownApp(String),
+}
+
+/// How long `--follow` waits before reconnecting to a daemon that went away.
+const RECONNECT: Duration = Duration::from_secs(1);
+
+/// `waybar APP --follow`: a line per change for as long as waybar runs. It outlives the
+/// daemon: a config change restarts the service, and at login waybar may start first.
+/// While the daemon is away the module shows as inactive, and it reconnects every second.
+fn waybar_follow(path: &PathBuf, app: &str) -> ExitCode {
+    let mut out = Printer::default();
+    loop {
+        match follow_once(path, app, &mut out) {
+            FollowEnd::Reader => return ExitCode::SUCCESS,
+            FollowEnd::UnknownApp(msg) => return fail(REFUSED, msg),
+            FollowEnd::Daemon => {}
+        }
+        let down = WaybarLine {
+            text: "-".into(),
+            tooltip: format!("{app}: audio-daemon is not running"),
+            class: "inactive".into(),
+            percentage: 0,
+        };
+        if !out.print(down.to_line()) {
+            return ExitCode::SUCCESS;
+        }
+        std::thread::sleep(RECONNECT);
+    }
+}
+
+fn follow_once(path: &PathBuf, app: &str, out: &mut Printer) -> FollowEnd {
+    let Ok(mut conn) = Conn::open(path) else {
+        return FollowEnd::Daemon;
+    };
+    // Check the name first, so a typo fails loudly instead of printing nothing forever.
+    match conn.call(&Request::Get { app: app.into() }) {
+        Ok(Err(e)) if e.kind == ErrorKind::UnknownApp => return FollowEnd::UnknownApp(e.message),
+        Ok(_) => {}
+        Err(_) => return FollowEnd::Daemon,
+    }
+    if conn.send(&Request::Subscribe).is_err() || !matches!(conn.reply(), Ok(Ok(_))) {
+        return FollowEnd::Daemon;
+    }
+    while let Ok(Some(line)) = conn.read_line() {
         let Ok(protocol::Event::App(state)) = serde_json::from_str(line) else {
             continue;
         };
-        if state.app != app {
-            continue;
-        }
-        let out = render(&state);
-        if out != last {
-            let mut lock = stdout.lock();
-            // waybar reads line by line: flush each one.
-            if writeln!(lock, "{out}").and_then(|_| lock.flush()).is_err() {
-                return Ok(ExitCode::SUCCESS);
-            }
-            last = out;
+        if state.app == app && !out.print(WaybarLine::from_state(&state).to_line()) {
+            return FollowEnd::Reader;
         }
     }
-    Err("the daemon closed the event stream".into())
+    FollowEnd::Daemon
 }
 
 /// `latency APP [COUNT]`: alternating `set` requests on one connection, each answered
@@ -314,12 +367,15 @@ fn main() -> ExitCode {
     let Some(path) = socket.or_else(protocol::default_socket_path) else {
         return fail(USAGE_ERR, "XDG_RUNTIME_DIR is not set; pass --socket PATH");
     };
+    if let ["waybar", app, "--follow"] = args.as_slice() {
+        return waybar_follow(&path, app);
+    }
     let mut conn = match Conn::open(&path) {
         Ok(c) => c,
         Err(e) => return fail(NO_DAEMON, e),
     };
     let result = match args.as_slice() {
-        ["waybar", app, rest @ ..] => waybar(&mut conn, app, !rest.is_empty()),
+        ["waybar", app] => waybar_once(&mut conn, app),
         ["latency", app, rest @ ..] => match rest.first().map(|n| n.parse::<usize>()) {
             None => latency(&mut conn, app, 1000),
             Some(Ok(n)) if n > 0 => latency(&mut conn, app, n),
