@@ -67,11 +67,6 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             self.buf.extend_from_slice(&chunk[..n]);
         }
     }
-
-    /// Gives back the stream (for writing).
-    pub fn get_ref(&self) -> &R {
-        &self.inner
-    }
 }
 
 fn to_line(bytes: Vec<u8>) -> Line {

@@ -193,10 +193,6 @@ impl State {
         }
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     pub fn connected(&self) -> bool {
         self.connected
     }
