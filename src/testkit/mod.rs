@@ -48,6 +48,21 @@ pub fn wait_until(
     }
 }
 
+/// Makes a long-lived child die with the thread that started it. Drop handlers kill
+/// children normally, but not when the owner aborts (release builds abort on panic), and
+/// a stray private PipeWire must not outlive a crashed test, demo or benchmark.
+fn die_with_parent(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and only calls prctl, which is
+    // async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        })
+    }
+}
+
 /// A private PipeWire + WirePlumber.
 pub struct Session {
     // Drop order: the processes, newest first, then the directory.
@@ -96,8 +111,7 @@ impl Session {
             sink_id: 0,
         };
         // dbus prints its address once it listens: that is the readiness signal.
-        let mut dbus = s
-            .command("dbus-daemon")
+        let mut dbus = die_with_parent(&mut s.command("dbus-daemon"))
             .args(["--session", "--nofork", "--nopidfile", "--print-address"])
             .arg(format!("--address=unix:path={}", s.bus_path().display()))
             .stdout(Stdio::piped())
@@ -185,8 +199,7 @@ impl Session {
     }
 
     fn spawn_quiet(&mut self, program: &'static str, args: &[&str]) -> Result<(), String> {
-        let child = self
-            .command(program)
+        let child = die_with_parent(&mut self.command(program))
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -308,7 +321,7 @@ impl Session {
         for (k, v) in props {
             c.arg("--prop").arg(format!("{k}={v}"));
         }
-        let child = c
+        let child = die_with_parent(&mut c)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -339,8 +352,7 @@ impl Session {
         let socket = self.dir.path().join("audio-daemon.sock");
         let log = self.dir.path().join("audio-daemon.log");
         let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
-        let child = self
-            .command(self.bin("audio-daemon"))
+        let child = die_with_parent(&mut self.command(self.bin("audio-daemon")))
             .arg("--socket")
             .arg(&socket)
             .arg("--config")
