@@ -57,7 +57,10 @@ fn die_with_parent(cmd: &mut Command) -> &mut Command {
     // async-signal-safe.
     unsafe {
         cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // prctl is variadic: pass the signal at the width it reads.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
             Ok(())
         })
     }
