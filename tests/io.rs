@@ -364,12 +364,9 @@ fn losing_pipewire_is_reported_and_survived() {
     d.wait_connected().unwrap();
     let p = vesktop("t-reconnect");
     let st = s.streams(1, &props(&p)).unwrap();
-    wait_until(
-        Duration::from_secs(5),
-        "the new stream and its volume",
-        || app(call(&d, get("vesktop"))).volume.is_some(),
-    )
-    .unwrap();
+    wait_app(&d, "vesktop", "the new stream and its volume", |a| {
+        a.volume.is_some()
+    });
     app(call(&d, set("vesktop", 45.0)));
     assert_wpctl(&s, st.ids[0], 0.45, false);
 }
@@ -463,10 +460,9 @@ fn a_daemon_started_before_pipewire_answers_and_then_connects() {
     d.wait_connected().unwrap();
     let p = vesktop("t-late");
     let st = s.streams(1, &props(&p)).unwrap();
-    wait_until(Duration::from_secs(5), "the stream and its volume", || {
-        app(call(&d, get("vesktop"))).volume.is_some()
-    })
-    .unwrap();
+    wait_app(&d, "vesktop", "the stream and its volume", |a| {
+        a.volume.is_some()
+    });
     app(call(&d, set("vesktop", 35.0)));
     assert_wpctl(&s, st.ids[0], 0.35, false);
 }

@@ -113,12 +113,9 @@ fn the_cap_is_never_exceeded() {
             &[("media.name", "x - YouTube"), ("media.role", "t-cap-yt")],
         )
         .unwrap();
-    wait_until(
-        Duration::from_secs(5),
-        "the daemon to see the stream",
-        || app(call(&d, get("youtube"))).volume.is_some(),
-    )
-    .unwrap();
+    wait_app(&d, "youtube", "the daemon to see the stream", |a| {
+        a.volume.is_some()
+    });
     assert_eq!(app(call(&d, up("youtube", None))).volume, Some(100.0));
 }
 
@@ -168,29 +165,20 @@ fn external_changes_and_new_streams_are_tracked() {
     assert_eq!(app(call(&d, get("vesktop"))).streams.len(), 0);
     let mut st = s.streams(1, &props(&p)).unwrap();
     let id = st.ids[0];
-    wait_until(
-        Duration::from_secs(5),
-        "the daemon to see the stream",
-        || app(call(&d, get("vesktop"))).streams.len() == 1,
-    )
-    .unwrap();
+    wait_app(&d, "vesktop", "the daemon to see the stream", |a| {
+        a.streams.len() == 1
+    });
     s.wpctl_set_volume(id, "0.3").unwrap();
-    wait_until(
-        Duration::from_secs(5),
-        "the daemon to see wpctl's change",
-        || app(call(&d, get("vesktop"))).volume == Some(30.0),
-    )
-    .unwrap();
+    wait_app(&d, "vesktop", "the daemon to see wpctl's change", |a| {
+        a.volume == Some(30.0)
+    });
     // The next step starts from the outside value.
     app(call(&d, up("vesktop", None)));
     assert_wpctl(&s, id, 0.35, false);
     st.remove(id).unwrap();
-    wait_until(
-        Duration::from_secs(5),
-        "the daemon to see the stream vanish",
-        || app(call(&d, get("vesktop"))).streams.is_empty(),
-    )
-    .unwrap();
+    wait_app(&d, "vesktop", "the daemon to see the stream vanish", |a| {
+        a.streams.is_empty()
+    });
     let e = call(&d, up("vesktop", None)).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NoStreams);
 }

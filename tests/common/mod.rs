@@ -100,3 +100,12 @@ pub fn wait_wpctl(s: &Session, id: u32, volume: f64) {
 pub fn connect(d: &Daemon) -> Client {
     d.client().expect("connect")
 }
+
+/// Waits (5 s at most) until the daemon's view of `app_name` satisfies `cond`: the
+/// daemon learns of PipeWire changes by events, so a test waits for the event, not a time.
+pub fn wait_app(d: &Daemon, app_name: &str, what: &str, cond: impl Fn(&AppState) -> bool) {
+    testkit::wait_until(Duration::from_secs(5), what, || {
+        cond(&app(call(d, get(app_name))))
+    })
+    .unwrap();
+}
