@@ -267,31 +267,24 @@ fn default_node_name(value: &str) -> Option<String> {
 
 fn on_global_remove(ctx: &Rc<Ctx>, bound: &RefCell<Bound>, id: u32) {
     // Unbind under the borrow, then tell the state once the borrow has ended.
-    let update = {
+    let updates = {
         let mut b = bound.borrow_mut();
         if b.nodes.remove(&id).is_some() {
-            Some(Update::NodeRemoved(id))
+            vec![Update::NodeRemoved(id)]
         } else if b.clients.remove(&id).is_some() {
-            Some(Update::ClientRemoved(id))
+            vec![Update::ClientRemoved(id)]
         } else if b.devices.remove(&id).is_some() {
-            Some(Update::DeviceRemoved(id))
+            vec![Update::DeviceRemoved(id)]
         } else if b.metadata.remove(&id).is_some() {
-            ctx.state.borrow_mut().apply(
-                Update::Default {
-                    sink: true,
-                    name: None,
-                },
-                std::time::Instant::now(),
-            );
-            Some(Update::Default {
-                sink: false,
-                name: None,
-            })
+            // The defaults it held are gone with it.
+            [true, false]
+                .map(|sink| Update::Default { sink, name: None })
+                .into()
         } else {
-            None
+            Vec::new()
         }
     };
-    if let Some(update) = update {
+    for update in updates {
         ctx.apply(update);
     }
 }
