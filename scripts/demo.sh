@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
-cargo build --release --bins
+scripts/build-release.sh
 exec ./target/release/audio-daemon-demo "$@"

@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
 
-cargo test --all-targets
+# The integration tests start the stream helper from the tools crate: build every
+# binary first (`cargo test` builds only the binaries of the package under test).
+cargo build --workspace --bins
+cargo test --workspace --all-targets
 
 echo "== shared scenario (nixos-tests/scenario.sh) against a private PipeWire"
 ./target/debug/audio-daemon-demo --scenario nixos-tests/scenario.sh
@@ -14,8 +17,11 @@ echo "== shared scenario (nixos-tests/scenario.sh) against a private PipeWire"
 echo "== benchmark smoke run (functional checks only, no timing assertions)"
 # Release build: the debug daemon is slow enough under stream churn for PipeWire to
 # drop its connection (a known issue, see the issue-4 note).
-cargo build --release --bins
+scripts/build-release.sh
 ./target/release/audio-daemon-bench --quick --json "$(mktemp -d)/bench.json"
+
+echo "== protocol reference in README.md and the ipc crate agree"
+scripts/check-protocol-docs.sh
 
 echo "== Nix files"
 nix/check-parse.sh

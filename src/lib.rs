@@ -1,16 +1,17 @@
 //! audio-daemon: per-application volume control for PipeWire desktops.
 //!
-//! The library holds everything the binaries share: the wire protocol (used by the daemon
-//! and by the `audioctl` client), the pure state and volume logic, and the daemon's I/O.
+//! The library is the daemon: the pure state and volume logic and the daemon's I/O. The
+//! wire protocol lives in its own crate, `audio-daemon-ipc`, shared with `audioctl` and any
+//! third-party client; it is re-exported here as [`protocol`] for the daemon's own use.
 
 pub mod config;
 pub mod daemon;
 pub mod lines;
 pub mod matching;
-pub mod protocol;
 pub mod pw;
 pub mod server;
 pub mod state;
-pub mod testkit;
 pub mod volume;
 pub mod waybar;
+
+pub use audio_daemon_ipc as protocol;

@@ -1,15 +1,8 @@
-//! The wire protocol between the daemon and its clients. No I/O lives here.
+//! The wire protocol between audio-daemon and its clients: serde types, no I/O.
 //!
-//! Wire rules:
-//! - The transport is a Unix stream socket; every message is one JSON object on one line.
-//! - Every request line gets exactly one reply line, in order.
-//! - A reply is `{"ok":true,...}` or `{"ok":false,"error":KIND,"message":TEXT}`.
-//! - `{"action":"subscribe"}` turns the connection into an event stream: after its reply
-//!   the daemon writes one `{"event":"app",...}` line for every app's current state, then
-//!   one line per change. A subscriber that stops reading is disconnected, never waited for.
-//!
-//! The request shape is the seed script's (`{"app":"vesktop","action":"up"}`), so that
-//! `echo ... | socat - UNIX-CONNECT:...` keeps working.
+//! The reference below is this crate's README, which is also the Protocol section of the
+//! project's README (scripts/check-protocol-docs.sh keeps the two the same).
+#![doc = include_str!("../README.md")]
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -423,6 +416,11 @@ pub enum Event {
 impl Event {
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).expect("an event always serializes")
+    }
+
+    /// Parses one line of the event stream.
+    pub fn from_line(line: &str) -> Result<Event, serde_json::Error> {
+        serde_json::from_str(line)
     }
 }
 

@@ -7,8 +7,8 @@
 
 use crate::stats::Summary;
 use crate::{Bench, PROBE_APP};
-use audio_daemon::protocol::{Request, Response};
-use audio_daemon::testkit::Client;
+use audio_daemon_ipc::{Request, Response};
+use audio_daemon_testkit::Client;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

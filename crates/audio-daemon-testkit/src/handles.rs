@@ -1,7 +1,7 @@
 //! Handles on what a session runs: test streams, the daemon, and a blocking client.
 
 use super::{wait_until, Proc, SETUP_TIMEOUT};
-use crate::protocol::{self, Reply, Request};
+use audio_daemon_ipc::{self as protocol, Reply, Request};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};

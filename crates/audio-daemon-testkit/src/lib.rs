@@ -24,11 +24,6 @@ pub const SINK: &str = "test-sink";
 /// How long set-up steps may take before the harness gives up (CI machines are slow).
 pub const SETUP_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// True unless `AUDIO_DAEMON_PW_TESTS=0` (the Nix build sandbox has no PipeWire).
-pub fn pipewire_tests_enabled() -> bool {
-    std::env::var("AUDIO_DAEMON_PW_TESTS").map_or(true, |v| v != "0")
-}
-
 /// Polls `cond` every few milliseconds until it holds or `timeout` passes.
 /// This is synchronisation on an observable condition, with a deadline, not a sleep.
 pub fn wait_until(
@@ -102,6 +97,17 @@ impl Session {
             "pw-dump",
         ] {
             need(p)?;
+        }
+        // The project's own programs: the stream helper lives in the tools crate, which a
+        // plain `cargo test -p audio-daemon` does not build.
+        for p in ["audio-daemon", "audio-daemon-streams"] {
+            if !bin_dir.join(p).is_file() {
+                return Err(format!(
+                    "{p} is not in {}: build the workspace's binaries first \
+                     (`cargo build --workspace --bins`; scripts/test.sh does)",
+                    bin_dir.display()
+                ));
+            }
         }
         let dir = TempDir::new("audio-daemon-pw").map_err(|e| e.to_string())?;
         for sub in ["home", "config", "state"] {

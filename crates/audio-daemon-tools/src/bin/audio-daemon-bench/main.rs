@@ -1,7 +1,7 @@
 //! `audio-daemon-bench`: the benchmark of issue 4, in one run against a private PipeWire.
 //!
 //! It starts its own PipeWire + WirePlumber + null sink (the integration tests' harness,
-//! `audio_daemon::testkit`), the release daemon and synthetic app streams, measures the
+//! `audio_daemon_testkit`), the release daemon and synthetic app streams, measures the
 //! seven sections (keypress, in-daemon round trip and its raw floor, visibility, key-repeat
 //! bursts, scale and churn, footprint, concurrency), prints one table and writes the same
 //! figures as JSON. Sibling binaries (`audio-daemon`, `audioctl`, `audio-daemon-streams`)
@@ -26,8 +26,8 @@ mod roundtrip;
 mod scale;
 mod stats;
 
-use audio_daemon::protocol::{AppState, Request, Response, Stats};
-use audio_daemon::testkit::{self, Client, Daemon, Session, Streams};
+use audio_daemon_ipc::{AppState, Request, Response, Stats};
+use audio_daemon_testkit::{self as testkit, Client, Daemon, Session, Streams};
 use report::Report;
 use serde_json::json;
 use std::path::PathBuf;

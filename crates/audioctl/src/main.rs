@@ -3,8 +3,8 @@
 //! Blocking std I/O only: its start-up time is the keypress cost, so it pulls in no
 //! async runtime and no PipeWire (check with `ldd`).
 
-use audio_daemon::protocol::{
-    self, AppState, ErrorKind, MuteState, Reply, Request, Response, WaybarLine,
+use audio_daemon_ipc::{
+    self as protocol, AppState, ErrorKind, MuteState, Reply, Request, Response, WaybarLine,
 };
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -236,7 +236,7 @@ fn follow_once(path: &PathBuf, app: &str, out: &mut Printer) -> FollowEnd {
         return FollowEnd::Daemon;
     }
     while let Ok(Some(line)) = conn.read_line() {
-        let Ok(protocol::Event::App(state)) = serde_json::from_str(line) else {
+        let Ok(protocol::Event::App(state)) = protocol::Event::from_line(line) else {
             continue;
         };
         if state.app == app && !out.print(WaybarLine::from_state(&state).to_line()) {

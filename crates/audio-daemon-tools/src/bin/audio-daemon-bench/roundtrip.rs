@@ -13,7 +13,7 @@ use crate::footprint;
 use crate::report::Target;
 use crate::stats::{linear, Summary};
 use crate::{Bench, PROBE_APP};
-use audio_daemon::protocol::{Request, Response};
+use audio_daemon_ipc::{Request, Response};
 use serde_json::json;
 use std::time::{Duration, Instant};
 

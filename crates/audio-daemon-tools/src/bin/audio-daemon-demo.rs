@@ -9,7 +9,7 @@
 //! `--scenario SCRIPT` instead runs the shared end-to-end scenario (the one the NixOS VM
 //! test runs) against this private session, and exits with its status.
 
-use audio_daemon::testkit::{Daemon, Session, Streams};
+use audio_daemon_testkit::{Daemon, Session, Streams};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};

@@ -11,8 +11,8 @@
 
 use crate::stats::Summary;
 use crate::{Bench, BULK_APPS, PROBE_APP};
-use audio_daemon::protocol::{Request, Response};
-use audio_daemon::testkit::{self, Streams};
+use audio_daemon_ipc::{Request, Response};
+use audio_daemon_testkit::{self as testkit, Streams};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -6,7 +6,7 @@
 use crate::footprint::{cpu_seconds, Load, Mem};
 use crate::stats::Summary;
 use crate::{Bench, PROBE_APP};
-use audio_daemon::protocol::Request;
+use audio_daemon_ipc::Request;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,7 @@ const STEP: f64 = 0.2;
 fn client(path: std::path::PathBuf, count: usize) -> (Vec<Duration>, usize) {
     let mut samples = Vec::with_capacity(count);
     let mut errors = 0;
-    let mut c = match audio_daemon::testkit::Client::connect(&path) {
+    let mut c = match audio_daemon_testkit::Client::connect(&path) {
         Ok(c) => c,
         Err(_) => return (samples, count),
     };
