@@ -35,11 +35,12 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
-usage: audio-daemon-bench [--quick] [--json PATH]
+usage: audio-daemon-bench [--quick] [--only N,N...] [--json PATH]
 
 Starts a private PipeWire, the release daemon and test streams, runs every benchmark of
 issue 4 and prints a table; the same figures go to PATH (default bench-results.json).
 --quick  a few hundred requests, short bursts, small sizes: a smoke test for CI (< 60 s).
+--only   run only the sections with these numbers (e.g. --only 1 for the keypress table).
 Exit status: 0 ok, 1 a functional failure, 2 usage, 3 could not set up.";
 
 /// The app every latency section drives: one linked stream, matched by the built-in rule.
@@ -223,11 +224,19 @@ fn machine() -> serde_json::Value {
 
 fn main() -> ExitCode {
     let mut quick = false;
+    let mut only: Option<Vec<String>> = None;
     let mut json_path = PathBuf::from("bench-results.json");
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--quick" => quick = true,
+            "--only" => match args.next() {
+                Some(list) => only = Some(list.split(',').map(|n| n.trim().to_owned()).collect()),
+                None => {
+                    eprintln!("--only needs a list of section numbers\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
             "--json" => match args.next() {
                 Some(p) => json_path = PathBuf::from(p),
                 None => {
@@ -246,6 +255,12 @@ fn main() -> ExitCode {
         }
     }
     let sizes = if quick { &QUICK } else { &FULL };
+    // A section's name starts with its number.
+    let wanted = |name: &str| {
+        only.as_ref().map_or(true, |o| {
+            o.iter().any(|n| name.split(' ').next() == Some(n.as_str()))
+        })
+    };
     let started = Instant::now();
     let mut b = match setup(sizes, quick) {
         Ok(b) => b,
@@ -267,19 +282,23 @@ fn main() -> ExitCode {
         ("4 burst", burst::run),
         ("7 concurrency", concurrency::run),
     ];
-    for (name, f) in sections {
+    for (name, f) in sections.into_iter().filter(|(n, _)| wanted(n)) {
         eprintln!("audio-daemon-bench: {name}…");
         if let Err(e) = f(&mut b) {
             b.report.fail(name, e);
         }
     }
-    eprintln!("audio-daemon-bench: 6 footprint…");
-    if let Err(e) = footprint::run(&mut b, idle) {
-        b.report.fail("6 footprint", e);
+    if wanted("6 footprint") {
+        eprintln!("audio-daemon-bench: 6 footprint…");
+        if let Err(e) = footprint::run(&mut b, idle) {
+            b.report.fail("6 footprint", e);
+        }
     }
-    eprintln!("audio-daemon-bench: 5 scale…");
-    if let Err(e) = scale::run(&mut b) {
-        b.report.fail("5 scale", e);
+    if wanted("5 scale") {
+        eprintln!("audio-daemon-bench: 5 scale…");
+        if let Err(e) = scale::run(&mut b) {
+            b.report.fail("5 scale", e);
+        }
     }
     let total = started.elapsed();
     b.report.meta("seconds", json!(total.as_secs_f64()));
