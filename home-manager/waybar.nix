@@ -2,8 +2,8 @@
 # added to one bar of `programs.waybar.settings`.
 {
   config,
+  extendModules,
   lib,
-  options,
   ...
 }:
 let
@@ -44,18 +44,19 @@ let
     on-scroll-down = ctlCommand "down" app null;
   };
 
-  # The other modules' definitions of programs.waybar.settings, read before
-  # they are merged with this module's: a list of bars cannot be merged with
-  # the attribute set defined here, and assertions are checked before the
-  # merged value is used, so the user sees the assertion, not a merge error.
-  ownFiles = options.services.audio-daemon.waybar.enable.declarations;
-  otherSettings = map (def: def.value) (
-    lib.filter (
-      def: !lib.elem def.file ownFiles
-    ) options.programs.waybar.settings.definitionsWithLocations
-  );
-  settingsAreAList = lib.any lib.isList otherSettings;
-  definedBars = lib.unique (lib.concatMap lib.attrNames (lib.filter lib.isAttrs otherSettings));
+  # programs.waybar.settings as the rest of the configuration defines it,
+  # without this module's bar entries. It decides whether those entries are
+  # defined at all: a list of bars cannot be merged with them (a merge error
+  # that home-manager's own waybar assertion would hit before ours), so for a
+  # list only the assertion below is left. Read from a second evaluation in
+  # which this module adds nothing, because deciding a definition of an
+  # option from that same option's value is an infinite recursion.
+  userSettings =
+    (extendModules {
+      modules = [ { services.audio-daemon.waybar.enable = lib.mkForce false; } ];
+    }).config.programs.waybar.settings;
+  settingsAreAList = lib.isList userSettings;
+  definedBars = if settingsAreAList then [ ] else lib.attrNames userSettings;
 in
 {
   options.services.audio-daemon.waybar = {
@@ -150,13 +151,15 @@ in
       message = shared.unknownAppMessage "waybar.apps" "an entry" app;
     }) cfg.waybar.apps;
 
-    programs.waybar.settings.${cfg.waybar.bar} = lib.mkMerge (
-      [
-        {
-          "modules-${cfg.waybar.position}" = lib.mkAfter (map moduleName cfg.waybar.apps);
-        }
-      ]
-      ++ map (app: { ${moduleName app} = waybarModule app; }) cfg.waybar.apps
-    );
+    programs.waybar.settings = lib.mkIf (!settingsAreAList) {
+      ${cfg.waybar.bar} = lib.mkMerge (
+        [
+          {
+            "modules-${cfg.waybar.position}" = lib.mkAfter (map moduleName cfg.waybar.apps);
+          }
+        ]
+        ++ map (app: { ${moduleName app} = waybarModule app; }) cfg.waybar.apps
+      );
+    };
   };
 }

@@ -122,9 +122,16 @@ let
       ];
     }
   ];
+  # No mkForce: the user's list and this module's attribute set are both
+  # defined, as they would be in a real home.
   waybarList = evalHome [
-    baseConfig
-    { programs.waybar.settings = lib.mkForce [ { modules-right = [ "clock" ]; } ]; }
+    (removeAttrs baseConfig [ "programs" ])
+    {
+      programs.waybar = {
+        enable = true;
+        settings = [ { modules-right = [ "clock" ]; } ];
+      };
+    }
   ];
   waybarNoBar = evalHome [
     baseConfig
