@@ -90,7 +90,8 @@ in
 
       target = lib.mkOption {
         type = lib.types.str;
-        default = if hasWaylandTarget then config.wayland.systemd.target else "graphical-session.target";
+        default =
+          if hasWaylandTarget then config.wayland.systemd.target else "graphical-session.target";
         defaultText = lib.literalExpression "config.wayland.systemd.target";
         example = "default.target";
         description = ''

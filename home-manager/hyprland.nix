@@ -18,7 +18,8 @@ let
     "hyprland"
     "configType"
   ] options;
-  configType = if hasConfigType then config.wayland.windowManager.hyprland.configType else "hyprlang";
+  configType =
+    if hasConfigType then config.wayland.windowManager.hyprland.configType else "hyprlang";
 
   bindCommand = bind: shared.ctlCommand bind.action bind.app bind.amount;
   isStep = bind: bind.action != "mute";
@@ -165,7 +166,8 @@ in
         assertions =
           map (bind: {
             assertion = lib.elem bind.app shared.knownApps;
-            message = shared.unknownAppMessage "hyprland.binds" "the bind ${describeBind bind}" bind.app;
+            message =
+              shared.unknownAppMessage "hyprland.binds" "the bind ${describeBind bind}" bind.app;
           }) cfg.hyprland.binds
           ++ map (bind: {
             assertion = bind.action != "mute" || bind.amount == null;

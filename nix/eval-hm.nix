@@ -244,15 +244,17 @@ let
       on-scroll-up = "${audioctl} up vesktop";
       on-scroll-down = "${audioctl} down vesktop";
     } bar."custom/audio-vesktop")
-    (expectEq "waybar icons by state (alt), and a default by volume" [ true true true true ] (
-      map (state: bar."custom/audio-vesktop".format-icons ? ${state}) [
+    (expect "waybar icons by state (alt), and a default by volume" (
+      lib.all (state: bar."custom/audio-vesktop".format-icons ? ${state}) [
         "muted"
         "unmuted"
         "inactive"
         "default"
       ]
     ))
-    (expectEq "waybar label of @sink" "{icon} Speakers {text}" bar."custom/audio-default-sink".format)
+    (expectEq "waybar label of @sink" "{icon} Speakers {text}"
+      bar."custom/audio-default-sink".format
+    )
     (expectEq "waybar label from settings, escaped for Pango markup" "{icon} Spotify &lt;3 {text}"
       bar."custom/audio-spotify".format
     )
@@ -302,10 +304,16 @@ let
       !(noService.systemd.user.services ? audio-daemon)
       && noService.xdg.configFile ? "audio-daemon/config.json"
     ))
-    (expectEq "restart policy" [ "on-failure" "5s" ] [
-      unit.Service.Restart
-      unit.Service.RestartSec
-    ])
+    (expectEq "restart policy"
+      [
+        "on-failure"
+        "5s"
+      ]
+      [
+        unit.Service.Restart
+        unit.Service.RestartSec
+      ]
+    )
     (expectEq "the runtime dir stays writable" [ "%t" ] unit.Service.ReadWritePaths)
     (expect "no private PID namespace or hidden /proc (waybar must be signalled)" (
       !(unit.Service ? PrivatePIDs) && !(unit.Service ? ProtectProc)
@@ -319,11 +327,12 @@ let
         "CapabilityBoundingSet"
       ]
     ))
-    (expectEq "a config change reloads, never restarts" [ 1 [ ] ] [
-      (lib.length unit.Unit.X-Reload-Triggers)
-      unit.Unit.X-Restart-Triggers
-    ])
-    (expect "unit text has the reload trigger" (hasInfix "\nX-Reload-Triggers=/nix/store/" unitText))
+    (expect "a config change reloads, never restarts" (
+      lib.length unit.Unit.X-Reload-Triggers == 1 && unit.Unit.X-Restart-Triggers == [ ]
+    ))
+    (expect "unit text has the reload trigger" (
+      hasInfix "\nX-Reload-Triggers=/nix/store/" unitText
+    ))
 
     # config file
     (expect "config.json written for non-empty settings" (

@@ -75,7 +75,7 @@ rec {
       if written != null && lib.head written == pkgs.textHash text then
         text
       else
-        throw "nix/hm-home.nix: the rendered ${name}.service differs from the one home-manager wrote (${source})"
+        throw "nix/hm-home.nix: the rendered ${name}.service differs from what home-manager wrote (${source})"
     else
       text;
 }

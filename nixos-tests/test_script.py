@@ -134,6 +134,9 @@ with subtest("waybar config has the modules, and their command prints JSON"):
     ], bar["modules-right"]
     module = bar["custom/audio-vesktop"]
     assert module["return-type"] == "json", module
+    # The app's label and an icon picked by state (alt) or volume.
+    assert module["format"] == "{icon} Discord {text}", module
+    assert {"muted", "unmuted", "inactive", "default"} <= set(module["format-icons"]), module
     assert re.fullmatch(rf"{STORE_AUDIOCTL} waybar vesktop --follow", module["exec"]), module
     assert re.fullmatch(rf"{STORE_AUDIOCTL} mute vesktop", module["on-click"]), module
     assert re.fullmatch(rf"{STORE_AUDIOCTL} up vesktop", module["on-scroll-up"]), module
