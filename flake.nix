@@ -41,10 +41,13 @@
 
       # The module's package defaults to `pkgs.audio-daemon` when the overlay
       # is applied, otherwise to this source built with the user's nixpkgs.
-      homeManagerModules = {
+      # `homeModules` is home-manager's output name; `homeManagerModules` is
+      # the older name, kept as an alias for existing configurations.
+      homeModules = {
         audio-daemon = ./home-manager;
-        default = self.homeManagerModules.audio-daemon;
+        default = self.homeModules.audio-daemon;
       };
+      homeManagerModules = self.homeModules;
 
       checks = forAllSystems (
         pkgs:
@@ -57,14 +60,18 @@
           # NixOS VM: home-manager module + real PipeWire, shared scenario.
           vm-test = pkgs.testers.runNixOSTest (
             import ./nixos-tests {
-              audioDaemonModule = self.homeManagerModules.audio-daemon;
+              audioDaemonModule = self.homeModules.audio-daemon;
               homeManagerModule = home-manager.nixosModules.home-manager;
+              audioDaemonTools = pkgs.callPackage ./nix/tools.nix {
+                audio-daemon = self.packages.${system}.audio-daemon;
+              };
             }
           );
 
           # The module's generated binds, waybar modules and unit, evaluated
-          # in the real home-manager with the real pkgs (the same assertions
-          # nix/check-hm-eval.sh runs offline).
+          # in the real home-manager (check = true: a definition of an option
+          # that does not exist fails) with the real pkgs: the same
+          # expectations nix/check-hm-eval.sh runs offline.
           hm-eval = pkgs.writeText "audio-daemon-hm-eval.json" (
             builtins.toJSON (
               import ./nix/eval-hm.nix {

@@ -1,44 +1,31 @@
-# Evaluates the home-manager module (home-manager/default.nix) inside the real
-# home-manager module set and asserts on what it generates: Hyprland binds for
-# both config types, waybar modules, the systemd unit, the config file and the
-# assertions. Evaluation only; nothing is built.
+# Evaluates the home-manager module (home-manager/) inside the real
+# home-manager module set, with `check = true`, and asserts on what it
+# generates: Hyprland binds for both config types and for a home-manager
+# without `configType`, waybar modules, the systemd unit, the config file and
+# the assertions. Evaluation only; nothing is built.
 #
 # Two callers, one set of assertions:
 # - nix/check-hm-eval.sh, offline, with nixpkgs' lib and a stand-in `pkgs`;
 # - the flake's `checks.<system>.hm-eval`, with the real `pkgs`.
 # Returns the generated values (for printing); a failed expectation throws.
 {
-  # nixpkgs' lib (not yet extended with home-manager's).
   lib,
-  # A home-manager source tree.
   hmSrc,
   pkgs,
 }:
 let
-  hmLib = import (hmSrc + "/modules/lib/stdlib-extended.nix") lib;
-
-  hmModules = import (hmSrc + "/modules/modules.nix") {
-    inherit pkgs;
-    lib = hmLib;
-    check = false;
-    useNixpkgsModule = false;
-  };
-
-  # Fields the daemon's config and the test expectations share.
-  user = {
-    home = {
-      username = "alice";
-      homeDirectory = "/home/alice";
-      stateVersion = "26.05";
-    };
-  };
+  home = import ./hm-home.nix { inherit lib hmSrc pkgs; };
+  inherit (home) evalHome failedAssertions;
 
   baseConfig = {
     services.audio-daemon = {
       enable = true;
       settings = {
         step = 5;
-        apps.spotify.match = [ { "application.name" = "spotify*"; } ];
+        apps.spotify = {
+          match = [ { "application.name" = "spotify*"; } ];
+          label = "Spotify <3";
+        };
       };
       hyprland.enable = true;
       waybar = {
@@ -46,6 +33,7 @@ let
         apps = [
           "@sink"
           "vesktop"
+          "spotify"
         ];
       };
     };
@@ -59,20 +47,6 @@ let
       settings.mainBar.modules-right = [ "clock" ];
     };
   };
-
-  evalHome =
-    modules:
-    (hmLib.evalModules {
-      modules = hmModules ++ [
-        ../home-manager
-        user
-      ]
-      ++ modules;
-      class = "homeManager";
-      specialArgs.modulesPath = hmSrc + "/modules";
-    }).config;
-
-  failedAssertions = config: map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
 
   hyprlang = evalHome [
     baseConfig
@@ -88,6 +62,34 @@ let
       services.audio-daemon.enable = true;
       services.audio-daemon.package = hyprlang.services.audio-daemon.package;
     }
+  ];
+  # A home-manager before 26.05: its Hyprland module has no `configType` and
+  # writes hyprlang. Stand-in: home-manager's module replaced by one that
+  # accepts any Hyprland option but declares no `configType`.
+  legacyHyprland = evalHome [
+    baseConfig
+    {
+      disabledModules = [ "services/window-managers/hyprland" ];
+      options.wayland.windowManager.hyprland = lib.mkOption {
+        type = lib.types.submodule {
+          freeformType = with lib.types; lazyAttrsOf anything;
+          options.settings = lib.mkOption {
+            type = with lib.types; attrsOf anything;
+            default = { };
+          };
+        };
+        default = { };
+        description = "Stand-in for the Hyprland module of home-manager < 26.05.";
+      };
+    }
+  ];
+  otherTarget = evalHome [
+    baseConfig
+    { wayland.systemd.target = "sway-session.target"; }
+  ];
+  noService = evalHome [
+    baseConfig
+    { services.audio-daemon.systemd.enable = false; }
   ];
   unknownApp = evalHome [
     baseConfig
@@ -120,6 +122,25 @@ let
       ];
     }
   ];
+  # No mkForce: the user's list and this module's attribute set are both
+  # defined, as they would be in a real home.
+  waybarList = evalHome [
+    (removeAttrs baseConfig [ "programs" ])
+    {
+      programs.waybar = {
+        enable = true;
+        settings = [ { modules-right = [ "clock" ]; } ];
+      };
+    }
+  ];
+  waybarNoBar = evalHome [
+    baseConfig
+    { services.audio-daemon.waybar.bar = "topBar"; }
+  ];
+  misspelt = evalHome [
+    baseConfig
+    { services.audio-daemon.hyprland.bind = [ ]; }
+  ];
 
   audioctl = "${lib.getBin hyprlang.services.audio-daemon.package}/bin/audioctl";
 
@@ -128,16 +149,10 @@ let
   luaText = lua.xdg.configFile."hypr/hyprland.lua".text;
   bar = hyprlang.programs.waybar.settings.mainBar;
   unit = hyprlang.systemd.user.services.audio-daemon;
-
-  # The unit as home-manager writes it (same INI rendering as modules/systemd.nix).
-  unitText = lib.generators.toINI {
-    listsAsDuplicateKeys = true;
-    mkKeyValue =
-      key: value:
-      "${key}=${if lib.isBool value then lib.boolToString value else toString value}";
-  } (lib.mapAttrs (_: lib.filterAttrs (_: v: v != null && v != [ ])) unit);
+  unitText = home.unitText hyprlang "audio-daemon";
 
   hasInfix = lib.hasInfix;
+  anyMessage = pred: config: lib.any pred (failedAssertions config);
 
   expect =
     what: cond:
@@ -153,7 +168,13 @@ let
 
   checks = [
     (expectEq "no failed assertions for a valid config" [ ] (
-      failedAssertions hyprlang ++ failedAssertions lua ++ failedAssertions minimal
+      failedAssertions hyprlang
+      ++ failedAssertions lua
+      ++ failedAssertions minimal
+      ++ failedAssertions legacyHyprland
+    ))
+    (expect "a misspelt option fails evaluation (check = true)" (
+      !(builtins.tryEval (builtins.deepSeq misspelt.services.audio-daemon.enable true)).success
     ))
 
     # hyprlang
@@ -177,6 +198,9 @@ let
     (expect "hyprland.conf has the bindl line" (
       hasInfix "bindl=, XF86AudioMute, exec, ${audioctl} mute @sink\n" hyprlangText
     ))
+    (expectEq "home-manager without configType: hyprlang binds" hyprSettings.bindel
+      legacyHyprland.wayland.windowManager.hyprland.settings.bindel
+    )
 
     # Lua
     (expect "Lua settings have no hyprlang binds" (
@@ -209,18 +233,42 @@ let
       "clock"
       "custom/audio-default-sink"
       "custom/audio-vesktop"
+      "custom/audio-spotify"
     ] bar.modules-right)
     (expectEq "waybar custom/audio-vesktop" {
       exec = "${audioctl} waybar vesktop --follow";
       return-type = "json";
-      format = "vesktop {}";
+      format = "{icon} Discord {text}";
+      format-icons = hyprlang.services.audio-daemon.waybar.icons;
       on-click = "${audioctl} mute vesktop";
       on-scroll-up = "${audioctl} up vesktop";
       on-scroll-down = "${audioctl} down vesktop";
     } bar."custom/audio-vesktop")
+    (expect "waybar icons by state (alt), and a default by volume" (
+      lib.all (state: bar."custom/audio-vesktop".format-icons ? ${state}) [
+        "muted"
+        "unmuted"
+        "inactive"
+        "default"
+      ]
+    ))
+    (expectEq "waybar label of @sink" "{icon} Speakers {text}"
+      bar."custom/audio-default-sink".format
+    )
+    (expectEq "waybar label from settings, escaped for Pango markup" "{icon} Spotify &lt;3 {text}"
+      bar."custom/audio-spotify".format
+    )
     (expectEq "waybar custom/audio-default-sink runs for @sink" "${audioctl} waybar @sink --follow"
       bar."custom/audio-default-sink".exec
     )
+    (expect "a list of waybar bars gets an assertion, not a merge error" (
+      anyMessage (hasInfix "programs.waybar.settings is a list of bars") waybarList
+    ))
+    (expect "a waybar bar that is not defined gets an assertion naming the bars" (
+      anyMessage (
+        m: hasInfix ''waybar.bar is "topBar"'' m && hasInfix "(its bars: mainBar)" m
+      ) waybarNoBar
+    ))
 
     # systemd unit
     (expectEq "ExecStart runs the daemon, no arguments" [
@@ -230,28 +278,61 @@ let
     (expectEq "ordered after and requiring pipewire" true (
       lib.elem "pipewire.service" unit.Unit.After && lib.elem "pipewire.service" unit.Unit.Requires
     ))
-    (expectEq "PartOf / WantedBy the graphical session"
+    (expectEq "target defaults to wayland.systemd.target: PartOf, After, WantedBy"
       [
         [ "graphical-session.target" ]
+        true
         [ "graphical-session.target" ]
       ]
       [
         unit.Unit.PartOf
+        (lib.elem "graphical-session.target" unit.Unit.After)
         unit.Install.WantedBy
       ]
     )
-    (expectEq "restart policy" [ "on-failure" "5s" ] [
-      unit.Service.Restart
-      unit.Service.RestartSec
-    ])
+    (expectEq "target follows wayland.systemd.target"
+      [
+        [ "sway-session.target" ]
+        [ "sway-session.target" ]
+      ]
+      [
+        otherTarget.systemd.user.services.audio-daemon.Unit.PartOf
+        otherTarget.systemd.user.services.audio-daemon.Install.WantedBy
+      ]
+    )
+    (expect "systemd.enable = false: no service, the config file stays" (
+      !(noService.systemd.user.services ? audio-daemon)
+      && noService.xdg.configFile ? "audio-daemon/config.json"
+    ))
+    (expectEq "restart policy"
+      [
+        "on-failure"
+        "5s"
+      ]
+      [
+        unit.Service.Restart
+        unit.Service.RestartSec
+      ]
+    )
     (expectEq "the runtime dir stays writable" [ "%t" ] unit.Service.ReadWritePaths)
     (expect "no private PID namespace or hidden /proc (waybar must be signalled)" (
-      !(unit.Service ? PrivatePIDs)
-      && !(unit.Service ? ProtectProc)
-      && !(unit.Service ? PrivateUsers)
+      !(unit.Service ? PrivatePIDs) && !(unit.Service ? ProtectProc)
     ))
-    (expectEq "restart trigger on the config file" 1 (lib.length unit.Unit.X-Restart-Triggers))
-    (expect "unit text has ExecStart" (hasInfix "ExecStart=" unitText))
+    (expect "starts without user namespaces: no explicit PrivateUsers, no capability drops" (
+      lib.all (key: !(unit.Service ? ${key})) [
+        "PrivateUsers"
+        "ProtectKernelModules"
+        "ProtectClock"
+        "PrivateDevices"
+        "CapabilityBoundingSet"
+      ]
+    ))
+    (expect "a config change reloads, never restarts" (
+      lib.length unit.Unit.X-Reload-Triggers == 1 && unit.Unit.X-Restart-Triggers == [ ]
+    ))
+    (expect "unit text has the reload trigger" (
+      hasInfix "\nX-Reload-Triggers=/nix/store/" unitText
+    ))
 
     # config file
     (expect "config.json written for non-empty settings" (
@@ -260,8 +341,8 @@ let
     (expect "no config.json for empty settings" (
       !(minimal.xdg.configFile ? "audio-daemon/config.json")
     ))
-    (expectEq "no restart trigger for empty settings" [ ]
-      minimal.systemd.user.services.audio-daemon.Unit.X-Restart-Triggers
+    (expectEq "no reload trigger for empty settings" [ ]
+      minimal.systemd.user.services.audio-daemon.Unit.X-Reload-Triggers
     )
     (expect "no Hyprland or waybar settings unless enabled" (
       minimal.wayland.windowManager.hyprland.settings == { }
@@ -270,24 +351,18 @@ let
 
     # assertions
     (expect "a bind naming an unknown app fails with a clear message" (
-      lib.any (
-        m: hasInfix ''hyprland.binds: the bind SUPER + F9 -> firefox names the app "firefox"'' m
-      ) (failedAssertions unknownApp)
+      anyMessage (
+        hasInfix ''hyprland.binds: the bind SUPER + F9 -> firefox names the app "firefox"''
+      ) unknownApp
     ))
     (expect "a waybar app defined in settings.apps passes" (
-      !(lib.any (hasInfix "waybar.apps") (failedAssertions unknownApp))
+      !(anyMessage (hasInfix "waybar.apps") unknownApp)
     ))
     (expect "builtin_apps = false rejects binds to built-in apps, saying why" (
-      lib.any (m: hasInfix "built-in apps are disabled" m && hasInfix ''"vesktop"'' m) (
-        failedAssertions noBuiltins
-      )
+      anyMessage (m: hasInfix "built-in apps are disabled" m && hasInfix ''"vesktop"'' m) noBuiltins
     ))
-    (expect "builtin_apps = false keeps @sink" (
-      !(lib.any (hasInfix ''"@sink"'') (failedAssertions noBuiltins))
-    ))
-    (expect "mute with an amount is rejected" (
-      lib.any (hasInfix "takes no amount") (failedAssertions muteAmount)
-    ))
+    (expect "builtin_apps = false keeps @sink" (!(anyMessage (hasInfix ''"@sink"'') noBuiltins)))
+    (expect "mute with an amount is rejected" (anyMessage (hasInfix "takes no amount") muteAmount))
   ];
 in
 assert lib.all lib.id checks;
@@ -305,6 +380,8 @@ assert lib.all lib.id checks;
   assertionMessages = {
     unknownApp = failedAssertions unknownApp;
     noBuiltins = failedAssertions noBuiltins;
+    waybarList = failedAssertions waybarList;
+    waybarNoBar = failedAssertions waybarNoBar;
   };
   checksPassed = lib.length checks;
 }

@@ -1,5 +1,7 @@
-# The audio-daemon package: the daemon, `audioctl`, and the test/demo/bench
-# helpers, built from this repository's Cargo package.
+# The audio-daemon package: what users run, `audio-daemon` and `audioctl`,
+# built from this repository's Cargo workspace. The test, demo and benchmark
+# tools (crates/audio-daemon-tools) are not installed; nix/tools.nix builds
+# them for the VM test.
 {
   lib,
   rustPlatform,
@@ -8,10 +10,21 @@
 }:
 let
   cargoToml = lib.importTOML ../Cargo.toml;
+  # A field of the root package, or of [workspace.package] when the package
+  # says `field.workspace = true`.
+  packageField =
+    field:
+    let
+      value = cargoToml.package.${field};
+    in
+    if lib.isAttrs value && value.workspace or false then
+      cargoToml.workspace.package.${field}
+    else
+      value;
 in
 rustPlatform.buildRustPackage {
   pname = cargoToml.package.name;
-  inherit (cargoToml.package) version;
+  version = packageField "version";
 
   # Only what cargo reads: editing the Nix files, README or CI does not rebuild.
   src = lib.fileset.toSource {
@@ -20,6 +33,7 @@ rustPlatform.buildRustPackage {
       ../Cargo.toml
       ../Cargo.lock
       ../src
+      (lib.fileset.maybeMissing ../crates)
       (lib.fileset.maybeMissing ../build.rs)
       (lib.fileset.maybeMissing ../tests)
       (lib.fileset.maybeMissing ../benches)
@@ -28,6 +42,16 @@ rustPlatform.buildRustPackage {
   };
 
   cargoLock.lockFile = ../Cargo.lock;
+
+  # Installed: the daemon and its client. Tested: every crate of the
+  # workspace.
+  cargoBuildFlags = [
+    "-p"
+    "audio-daemon"
+    "-p"
+    "audioctl"
+  ];
+  cargoTestFlags = [ "--workspace" ];
 
   nativeBuildInputs = [
     pkg-config
@@ -38,12 +62,14 @@ rustPlatform.buildRustPackage {
   buildInputs = [ pipewire ];
 
   # The integration tests start a real PipeWire, which the build sandbox
-  # cannot do; "0" makes them skip. Unit tests run as usual. The NixOS VM
-  # test (checks.<system>.vm-test) exercises the daemon on a real PipeWire.
+  # cannot do: with "0", build.rs sets `pw_tests_off` and they are compiled
+  # as #[ignore], so `cargo test` lists them as ignored, not as passed. Unit
+  # tests run as usual. The NixOS VM test (checks.<system>.vm-test) runs the
+  # daemon on a real PipeWire.
   env.AUDIO_DAEMON_PW_TESTS = "0";
 
   meta = {
-    inherit (cargoToml.package) description;
+    description = packageField "description";
     license = lib.licenses.mit;
     platforms = lib.platforms.linux;
     mainProgram = "audio-daemon";

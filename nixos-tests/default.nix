@@ -2,18 +2,22 @@
 #
 # One machine; user alice (lingering, so her systemd user manager, PipeWire
 # and WirePlumber run without a login) gets audio-daemon through
-# home-manager's NixOS module and this flake's homeManagerModules.audio-daemon,
+# home-manager's NixOS module and this flake's homeModules.audio-daemon,
 # a null sink, and a Vesktop-like playback stream. The script
 # (test_script.py) runs the shared scenario (scenario.sh) and checks the
-# socket, an external change, the latency, and the generated Hyprland and
-# waybar configs.
+# socket, an external change, the latency, the generated Hyprland and waybar
+# configs, and that a config change reloads the daemon instead of
+# restarting it.
 #
 # Used by the flake as `pkgs.testers.runNixOSTest (import ./nixos-tests { ... })`.
 {
-  # This flake's homeManagerModules.audio-daemon.
+  # This flake's homeModules.audio-daemon.
   audioDaemonModule,
   # home-manager's NixOS module.
   homeManagerModule,
+  # nix/tools.nix: audio-daemon-streams plays the test stream. Not part of
+  # the user's package.
+  audioDaemonTools,
 }:
 { lib, ... }:
 {
@@ -67,18 +71,29 @@
         mode = "0755";
       };
 
+      # The same home with another step: switching to it must reload the
+      # daemon (SIGHUP), not restart it.
+      specialisation.step10.configuration = {
+        home-manager.users.alice.services.audio-daemon.settings.step = lib.mkForce 10;
+      };
+
       home-manager.useGlobalPkgs = true;
       home-manager.useUserPackages = true;
       home-manager.users.alice =
-        { config, pkgs, ... }:
+        { pkgs, ... }:
         {
           imports = [ audioDaemonModule ];
           home.stateVersion = "26.05";
+          # Activation applies unit changes itself (reload on
+          # X-Reload-Triggers), as on the users' machines.
+          systemd.user.startServices = "sd-switch";
+
+          # No graphical session in the VM: the daemon, and the default
+          # target of every Wayland service, follow the user's default.target.
+          wayland.systemd.target = "default.target";
 
           services.audio-daemon = {
             enable = true;
-            # No graphical session in the VM.
-            systemd.target = "default.target";
             settings = {
               step = 5;
               waybar_signal = 8;
@@ -119,7 +134,7 @@
             Service.ExecStart = pkgs.writeShellScript "fake-vesktop" ''
               ${lib.getExe' pkgs.coreutils "sleep"} infinity | ${
                 lib.escapeShellArgs [
-                  (lib.getExe' config.services.audio-daemon.package "audio-daemon-streams")
+                  (lib.getExe' audioDaemonTools "audio-daemon-streams")
                   "--prop"
                   "application.name=vesktop"
                   "--prop"

@@ -134,6 +134,9 @@ with subtest("waybar config has the modules, and their command prints JSON"):
     ], bar["modules-right"]
     module = bar["custom/audio-vesktop"]
     assert module["return-type"] == "json", module
+    # The app's label and an icon picked by state (alt) or volume.
+    assert module["format"] == "{icon} Discord {text}", module
+    assert {"muted", "unmuted", "inactive", "default"} <= set(module["format-icons"]), module
     assert re.fullmatch(rf"{STORE_AUDIOCTL} waybar vesktop --follow", module["exec"]), module
     assert re.fullmatch(rf"{STORE_AUDIOCTL} mute vesktop", module["on-click"]), module
     assert re.fullmatch(rf"{STORE_AUDIOCTL} up vesktop", module["on-scroll-up"]), module
@@ -159,3 +162,26 @@ with subtest("config.json is generated and SIGHUP reloads without a restart"):
         as_user("systemctl --user show -p MainPID --value audio-daemon.service")
     ).strip()
     assert pid == pid_after, f"reload restarted the daemon: {pid} -> {pid_after}"
+
+with subtest("a config change through home-manager reloads the daemon, never restarts it"):
+    pid = machine.succeed(
+        as_user("systemctl --user show -p MainPID --value audio-daemon.service")
+    ).strip()
+    machine.succeed("/run/current-system/specialisation/step10/bin/switch-to-configuration test")
+    machine.wait_for_unit(f"home-manager-{USER}.service")
+    config = json.loads(machine.succeed(f"cat {HOME}/.config/audio-daemon/config.json"))
+    assert config["step"] == 10, config
+    node_id = stream_ids()[0]
+    before = wpctl_percent(node_id)
+    assert before <= 90, f"volume {before}% leaves no room for +10"
+    # The daemon reads its config only at start and on SIGHUP: the same
+    # process stepping by 10 has reloaded.
+    user_succeed("audioctl up vesktop")
+    machine.wait_until_succeeds(
+        as_user(f"wpctl get-volume {node_id} | grep -q 'Volume: {(before + 10) / 100:.2f}'"),
+        timeout=10,
+    )
+    pid_after = machine.succeed(
+        as_user("systemctl --user show -p MainPID --value audio-daemon.service")
+    ).strip()
+    assert pid == pid_after, f"the config change restarted the daemon: {pid} -> {pid_after}"

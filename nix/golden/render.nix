@@ -1,0 +1,63 @@
+# The files home-manager writes for the README's example home (services.audio-daemon
+# with Hyprland binds and waybar modules), rendered by home-manager itself:
+# - hyprland.conf and hyprland.lua: the Hyprland module's own `text`
+#   (lib.hm.generators.toHyprconf for hyprlang, its Lua renderer for Lua);
+# - audio-daemon.service: home-manager's unit rendering (checked against the
+#   file home-manager wrote, see nix/hm-home.nix);
+# - waybar-config.json: the list of bars home-manager's waybar module passes
+#   to `pkgs.formats.json`, pretty-printed by nix/render-golden.sh as jq does.
+# nix/render-golden.sh compares them with the files beside this one.
+{
+  lib,
+  hmSrc,
+  pkgs,
+}:
+let
+  home = import ../hm-home.nix { inherit lib hmSrc pkgs; };
+
+  example = configType: {
+    services.audio-daemon = {
+      enable = true;
+      settings = {
+        step = 5;
+        apps.spotify = {
+          match = [ { "application.name" = "spotify*"; } ];
+          label = "Spotify";
+        };
+      };
+      hyprland.enable = true;
+      waybar = {
+        enable = true;
+        apps = [
+          "@sink"
+          "vesktop"
+          "spotify"
+        ];
+      };
+    };
+    wayland.windowManager.hyprland = {
+      enable = true;
+      package = null;
+      portalPackage = null;
+      inherit configType;
+    };
+    programs.waybar = {
+      enable = true;
+      settings.mainBar.modules-right = [ "clock" ];
+    };
+  };
+
+  hyprlang = home.evalHome [ (example "hyprlang") ];
+  lua = home.evalHome [ (example "lua") ];
+
+  failed = home.failedAssertions hyprlang ++ home.failedAssertions lua;
+in
+assert lib.assertMsg (failed == [ ]) (lib.concatStringsSep "\n" failed);
+{
+  texts = {
+    "hyprland.conf" = hyprlang.xdg.configFile."hypr/hyprland.conf".text;
+    "hyprland.lua" = lua.xdg.configFile."hypr/hyprland.lua".text;
+    "audio-daemon.service" = home.unitText hyprlang "audio-daemon";
+  };
+  json."waybar-config.json" = hyprlang.xdg.configFile."waybar/config".source.standInValue;
+}
