@@ -26,3 +26,4 @@ scripts/check-protocol-docs.sh
 echo "== Nix files"
 nix/check-parse.sh
 nix/check-hm-eval.sh
+nix/render-golden.sh

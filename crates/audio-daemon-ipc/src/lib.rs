@@ -431,10 +431,24 @@ pub struct WaybarLine {
     pub tooltip: String,
     /// `muted`, `unmuted` or `inactive` (no streams), for CSS.
     pub class: String,
+    /// The same word as `class`: waybar picks a `format-icons` entry by `alt`, so a bar
+    /// can show a muted or inactive icon whatever the percentage.
+    pub alt: String,
     pub percentage: u32,
 }
 
 impl WaybarLine {
+    /// Nothing to show: the app has no streams, or the daemon is not there.
+    pub fn inactive(tooltip: String) -> WaybarLine {
+        WaybarLine {
+            text: "-".to_owned(),
+            tooltip,
+            class: "inactive".to_owned(),
+            alt: "inactive".to_owned(),
+            percentage: 0,
+        }
+    }
+
     /// Renders an app's state for the bar.
     pub fn from_state(state: &AppState) -> WaybarLine {
         let label = if state.label.is_empty() {
@@ -443,12 +457,7 @@ impl WaybarLine {
             &state.label
         };
         let Some(volume) = state.volume else {
-            return WaybarLine {
-                text: "-".to_owned(),
-                tooltip: format!("{label}: no streams"),
-                class: "inactive".to_owned(),
-                percentage: 0,
-            };
+            return WaybarLine::inactive(format!("{label}: no streams"));
         };
         let pct = volume.round().max(0.0) as u32;
         let n = state.streams.len();
@@ -462,6 +471,7 @@ impl WaybarLine {
             text,
             tooltip: format!("{label}: {text_pct}% ({n} {plural})", text_pct = pct),
             class: class.to_owned(),
+            alt: class.to_owned(),
             percentage: pct,
         }
     }

@@ -209,12 +209,7 @@ fn waybar_follow(path: &PathBuf, app: &str) -> ExitCode {
             FollowEnd::UnknownApp(msg) => return fail(REFUSED, msg),
             FollowEnd::Daemon => {}
         }
-        let down = WaybarLine {
-            text: "-".into(),
-            tooltip: format!("{app}: audio-daemon is not running"),
-            class: "inactive".into(),
-            percentage: 0,
-        };
+        let down = WaybarLine::inactive(format!("{app}: audio-daemon is not running"));
         if !out.print(down.to_line()) {
             return ExitCode::SUCCESS;
         }
