@@ -66,11 +66,26 @@ async fn wait_signal(s: &Async<UnixStream>) {
     let _ = r.read(&mut buf).await;
 }
 
+/// A panic is a bug, and release builds abort on it (`panic = "abort"`): no thread tries
+/// to carry on with state a half-done transition may have broken (see `pw` for why the
+/// PipeWire thread does not catch panics). What the process can still do is not leave its
+/// socket behind, so clients get "no daemon" at once rather than a refused connection,
+/// and the supervisor's restart binds afresh.
+fn remove_socket_on_panic(path: &std::path::Path) {
+    let path = path.to_owned();
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = std::fs::remove_file(&path);
+        default(info);
+    }));
+}
+
 /// Runs until SIGTERM or SIGINT.
 pub fn run(opts: Options) -> Result<(), StartError> {
     let config = load(&opts).map_err(StartError::Config)?;
     // Socket first: a second instance must fail before touching anything else.
     let listener = Rc::new(Listener::bind(&opts.socket).map_err(StartError::Bind)?);
+    remove_socket_on_panic(listener.path());
     let term = signal_stream(SIGTERM).map_err(StartError::Io)?;
     let int = signal_stream(SIGINT).map_err(StartError::Io)?;
     let hup = signal_stream(SIGHUP).map_err(StartError::Io)?;
