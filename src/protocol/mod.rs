@@ -84,21 +84,56 @@ pub enum MuteState {
 }
 
 /// The request as it appears on the wire, before validation.
+///
+/// serde is stricter here than its defaults: unknown and duplicate fields are refused
+/// (derive refuses duplicates), an optional field is either absent or holds a value
+/// (`null` is refused), and [`Request::parse`] only accepts an object, not the array
+/// form serde would otherwise take for a struct (`["list"]`).
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireRequest {
     pub action: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub app: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub amount: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub state: Option<MuteState>,
+}
+
+/// An optional field that is there must hold a value: one spelling for "absent".
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 impl Request {
     /// Parses and validates one request line.
     pub fn parse(line: &str) -> Result<Request, Error> {
+        // A JSON value's kind is fixed by its first character; serde would also read a
+        // struct from an array (`["list"]`), which the protocol does not allow.
+        let json_ws: &[char] = &[' ', '\t', '\n', '\r'];
+        if !line.trim_start_matches(json_ws).starts_with('{') {
+            return Err(Error::new(
+                ErrorKind::BadRequest,
+                "invalid request: a request is one JSON object",
+            ));
+        }
         let wire: WireRequest = serde_json::from_str(line)
             .map_err(|e| Error::new(ErrorKind::BadRequest, format!("invalid request: {e}")))?;
         Request::try_from(wire)
