@@ -3,7 +3,7 @@
 use crate::config::{Config, ConfigError};
 use crate::protocol::Event;
 use crate::pw::{Command, PipewireThread};
-use crate::server::{self, BindError, Hub, Listener};
+use crate::server::{self, slots, BindError, Hub, Listener};
 use crate::waybar;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use smol::future::FutureExt;
@@ -80,6 +80,27 @@ fn remove_socket_on_panic(path: &std::path::Path) {
     }));
 }
 
+/// Raises the open-file limit and derives the connection cap from what it got.
+fn connection_cap() -> usize {
+    match slots::raise_nofile_limit() {
+        Ok(limit) => {
+            let cap = slots::cap_for_limit(limit);
+            if cap < slots::MAX_CONNECTIONS {
+                eprintln!(
+                    "audio-daemon: the open-file limit ({limit}) allows {cap} connections \
+                     (instead of {})",
+                    slots::MAX_CONNECTIONS
+                );
+            }
+            cap
+        }
+        Err(e) => {
+            eprintln!("audio-daemon: cannot read the open-file limit ({e}); assuming 1024");
+            slots::cap_for_limit(1024)
+        }
+    }
+}
+
 /// Runs until SIGTERM or SIGINT.
 pub fn run(opts: Options) -> Result<(), StartError> {
     let config = load(&opts).map_err(StartError::Config)?;
@@ -93,7 +114,7 @@ pub fn run(opts: Options) -> Result<(), StartError> {
     let waybar = waybar::Signaller::spawn(config.waybar_signal).map_err(StartError::Io)?;
     let (events_tx, events_rx) = smol::channel::unbounded::<Event>();
     let pw = PipewireThread::spawn(config, events_tx).map_err(StartError::Pipewire)?;
-    let hub = Hub::new(pw, waybar);
+    let hub = Hub::new(pw, waybar, connection_cap());
     eprintln!(
         "audio-daemon {}: listening on {}",
         env!("CARGO_PKG_VERSION"),
@@ -118,7 +139,15 @@ pub fn run(opts: Options) -> Result<(), StartError> {
         async move {
             loop {
                 wait_signal(&hup).await;
-                match load(&opts) {
+                // On a blocking-pool thread: this executor serves the socket, and a slow
+                // file system must not hold up a keypress. Signals that arrive meanwhile
+                // wait in the signal pipe and cause one more reload.
+                let loaded = smol::unblock({
+                    let opts = opts.clone();
+                    move || load(&opts)
+                })
+                .await;
+                match loaded {
                     Ok(config) => {
                         hub.waybar.set_offset(config.waybar_signal);
                         hub.send(Command::SetConfig(config));

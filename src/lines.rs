@@ -176,7 +176,11 @@ mod tests {
                 let mut input = vec![b'a'; len];
                 input.extend_from_slice(term.as_bytes());
                 let got = split_lines(&input, LIMIT, split);
-                assert_eq!(got[0], Line::Text("a".repeat(len)), "{len}{term:?} split {split}");
+                assert_eq!(
+                    got[0],
+                    Line::Text("a".repeat(len)),
+                    "{len}{term:?} split {split}"
+                );
             }
             for len in [LIMIT + 1, LIMIT + 2, 6000, 8191, 8192, 8193] {
                 for term in ["\n", "\r\n", ""] {

@@ -96,9 +96,15 @@ fn only_objects_are_requests_and_serde_leniencies_are_refused() {
         ErrorKind::BadRequest
     );
     assert_eq!(kind(r#"{"action":"list"} x"#), ErrorKind::BadRequest);
-    assert_eq!(kind(r#"{"action":"list"}{"action":"list"}"#), ErrorKind::BadRequest);
+    assert_eq!(
+        kind(r#"{"action":"list"}{"action":"list"}"#),
+        ErrorKind::BadRequest
+    );
     // Whitespace around an object is JSON's business and fine.
-    assert_eq!(Request::parse(" \t{\"action\":\"list\"} "), Ok(Request::List));
+    assert_eq!(
+        Request::parse(" \t{\"action\":\"list\"} "),
+        Ok(Request::List)
+    );
 }
 
 #[test]

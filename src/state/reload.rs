@@ -61,7 +61,11 @@ impl State {
         let n = self.config.apps.len();
         let ok = |k: &AppKey| !matches!(k, AppKey::Named(i) if *i >= n);
         for (id, node) in &self.nodes {
-            assert!(node.apps.iter().all(|&i| i < n), "node {id}: {:?}", node.apps);
+            assert!(
+                node.apps.iter().all(|&i| i < n),
+                "node {id}: {:?}",
+                node.apps
+            );
         }
         assert!(self.dirty.iter().all(ok), "dirty {:?}", self.dirty);
         assert!(self.announced.keys().all(ok), "announced");

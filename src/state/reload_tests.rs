@@ -46,7 +46,10 @@ fn a_request_waiting_across_a_reload_is_answered_under_its_app() {
     t.add(41, youtube(), 50.0);
     t.add(
         42,
-        props(&[("media.class", "Stream/Output/Audio"), ("media.name", "aaa")]),
+        props(&[
+            ("media.class", "Stream/Output/Audio"),
+            ("media.name", "aaa"),
+        ]),
         50.0,
     );
     let w_yt = t.req(up("youtube")).unwrap();
@@ -70,7 +73,10 @@ fn a_timeout_across_a_reload_names_the_removed_app() {
     t.s.set_config(config(WITH_AAA));
     t.add(
         42,
-        props(&[("media.class", "Stream/Output/Audio"), ("media.name", "aaa")]),
+        props(&[
+            ("media.class", "Stream/Output/Audio"),
+            ("media.name", "aaa"),
+        ]),
         50.0,
     );
     t.req(up("aaa")).unwrap();
@@ -141,7 +147,10 @@ fn random_reloads_keep_the_state_consistent_and_answer_every_request_once() {
                     let p = match rng.below(3) {
                         0 => youtube(),
                         1 => stream("vesktop", 8),
-                        _ => props(&[("media.class", "Stream/Output/Audio"), ("media.name", "aaa")]),
+                        _ => props(&[
+                            ("media.class", "Stream/Output/Audio"),
+                            ("media.name", "aaa"),
+                        ]),
                     };
                     t.add(next_id, p, 50.0);
                     next_id += 1;
@@ -203,6 +212,9 @@ fn random_reloads_keep_the_state_consistent_and_answer_every_request_once() {
         t.s.check_app_indices();
         answered.sort_unstable();
         waiting.sort_unstable();
-        assert_eq!(answered, waiting, "seed {seed}: every request answered once");
+        assert_eq!(
+            answered, waiting,
+            "seed {seed}: every request answered once"
+        );
     }
 }
