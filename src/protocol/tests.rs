@@ -268,3 +268,12 @@ fn waybar_lines() {
         assert!(json.get(key).is_some(), "{key}");
     }
 }
+
+#[test]
+fn socket_paths_must_fit_a_socket_address() {
+    let ok = format!("/{}", "a".repeat(MAX_SOCKET_PATH - 1));
+    assert_eq!(check_socket_path(std::path::Path::new(&ok)), Ok(()));
+    let long = format!("/{}", "a".repeat(MAX_SOCKET_PATH));
+    let e = check_socket_path(std::path::Path::new(&long)).unwrap_err();
+    assert!(e.to_string().contains("too long (108 bytes"), "{e}");
+}

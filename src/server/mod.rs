@@ -30,6 +30,7 @@ pub use slots::MAX_CONNECTIONS;
 pub enum BindError {
     /// A daemon answers on the socket already.
     AlreadyRunning(PathBuf),
+    PathTooLong(protocol::SocketPathTooLong),
     Io(PathBuf, std::io::Error),
 }
 
@@ -41,6 +42,7 @@ impl fmt::Display for BindError {
                 "another audio-daemon is already running on {} (stop it first, or use --socket)",
                 p.display()
             ),
+            BindError::PathTooLong(e) => write!(f, "cannot listen: {e}"),
             BindError::Io(p, e) => write!(f, "cannot listen on {}: {e}", p.display()),
         }
     }
@@ -58,6 +60,7 @@ impl Listener {
     /// Binds `path` with mode 0600. A socket file nobody answers on (left by a crash)
     /// is replaced; one a daemon answers on is an error.
     pub fn bind(path: &Path) -> Result<Listener, BindError> {
+        protocol::check_socket_path(path).map_err(BindError::PathTooLong)?;
         let io = |e| BindError::Io(path.to_owned(), e);
         match UnixStream::connect(path) {
             Ok(_) => return Err(BindError::AlreadyRunning(path.to_owned())),
