@@ -3,7 +3,7 @@
 use crate::config::{Config, ConfigError};
 use crate::protocol::Event;
 use crate::pw::{Command, PipewireThread};
-use crate::server::{self, BindError, Hub, Listener};
+use crate::server::{self, slots, BindError, Hub, Listener};
 use crate::waybar;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use smol::future::FutureExt;
@@ -66,11 +66,47 @@ async fn wait_signal(s: &Async<UnixStream>) {
     let _ = r.read(&mut buf).await;
 }
 
+/// A panic is a bug, and release builds abort on it (`panic = "abort"`): no thread tries
+/// to carry on with state a half-done transition may have broken (see `pw` for why the
+/// PipeWire thread does not catch panics). What the process can still do is not leave its
+/// socket behind, so clients get "no daemon" at once rather than a refused connection,
+/// and the supervisor's restart binds afresh.
+fn remove_socket_on_panic(path: &std::path::Path) {
+    let path = path.to_owned();
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = std::fs::remove_file(&path);
+        default(info);
+    }));
+}
+
+/// Raises the open-file limit and derives the connection cap from what it got.
+fn connection_cap() -> usize {
+    match slots::raise_nofile_limit() {
+        Ok(limit) => {
+            let cap = slots::cap_for_limit(limit);
+            if cap < slots::MAX_CONNECTIONS {
+                eprintln!(
+                    "audio-daemon: the open-file limit ({limit}) allows {cap} connections \
+                     (instead of {})",
+                    slots::MAX_CONNECTIONS
+                );
+            }
+            cap
+        }
+        Err(e) => {
+            eprintln!("audio-daemon: cannot read the open-file limit ({e}); assuming 1024");
+            slots::cap_for_limit(1024)
+        }
+    }
+}
+
 /// Runs until SIGTERM or SIGINT.
 pub fn run(opts: Options) -> Result<(), StartError> {
     let config = load(&opts).map_err(StartError::Config)?;
     // Socket first: a second instance must fail before touching anything else.
     let listener = Rc::new(Listener::bind(&opts.socket).map_err(StartError::Bind)?);
+    remove_socket_on_panic(listener.path());
     let term = signal_stream(SIGTERM).map_err(StartError::Io)?;
     let int = signal_stream(SIGINT).map_err(StartError::Io)?;
     let hup = signal_stream(SIGHUP).map_err(StartError::Io)?;
@@ -78,7 +114,7 @@ pub fn run(opts: Options) -> Result<(), StartError> {
     let waybar = waybar::Signaller::spawn(config.waybar_signal).map_err(StartError::Io)?;
     let (events_tx, events_rx) = smol::channel::unbounded::<Event>();
     let pw = PipewireThread::spawn(config, events_tx).map_err(StartError::Pipewire)?;
-    let hub = Hub::new(pw, waybar);
+    let hub = Hub::new(pw, waybar, connection_cap());
     eprintln!(
         "audio-daemon {}: listening on {}",
         env!("CARGO_PKG_VERSION"),
@@ -103,7 +139,15 @@ pub fn run(opts: Options) -> Result<(), StartError> {
         async move {
             loop {
                 wait_signal(&hup).await;
-                match load(&opts) {
+                // On a blocking-pool thread: this executor serves the socket, and a slow
+                // file system must not hold up a keypress. Signals that arrive meanwhile
+                // wait in the signal pipe and cause one more reload.
+                let loaded = smol::unblock({
+                    let opts = opts.clone();
+                    move || load(&opts)
+                })
+                .await;
+                match loaded {
                     Ok(config) => {
                         hub.waybar.set_offset(config.waybar_signal);
                         hub.send(Command::SetConfig(config));

@@ -69,6 +69,10 @@ fn main() -> ExitCode {
         eprintln!("audio-daemon: XDG_RUNTIME_DIR is not set; pass --socket PATH");
         return ExitCode::from(2);
     };
+    if let Err(e) = audio_daemon::protocol::check_socket_path(&socket) {
+        eprintln!("audio-daemon: {e}");
+        return ExitCode::from(2);
+    }
     match daemon::run(Options {
         socket,
         config,

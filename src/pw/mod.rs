@@ -5,6 +5,16 @@
 //! replies go back on the sender each request carries, and changes go out as
 //! [`Event`]s on an async channel. Every callback ends in [`Ctx::flush`], which sends the
 //! actions, replies and events the state produced.
+//!
+//! Panics are not caught here (no `catch_unwind`), deliberately. Every callback runs
+//! inside libpipewire's C loop, where unwinding cannot pass anyway, and the one `State`
+//! sits in a `RefCell` that a panic may leave mid-transition: answering requests from a
+//! state whose invariants just failed risks wrong volumes (above an app's cap, on the
+//! wrong stream), which is worse than a clean exit. So a panic aborts the process (the
+//! release profile says so), the panic hook removes the socket (`daemon.rs`), and the
+//! systemd unit's `Restart=on-failure` brings the daemon back with a state rebuilt from
+//! PipeWire in well under a second. Panics are bugs: state transitions are unit-tested
+//! (including reloads) precisely so that none is reachable from input.
 
 mod pod;
 mod registry;

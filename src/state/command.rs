@@ -19,9 +19,19 @@ pub type WaiterId = u64;
 struct Waiter {
     id: WaiterId,
     key: AppKey,
+    /// Set when a reload removed the app while this request waited: what its reply needs.
+    gone: Option<Gone>,
     /// (node, generation it must confirm)
     needs: Vec<(u32, u64)>,
     deadline: Instant,
+}
+
+/// An app that a reload removed, as a waiting request still has to name it.
+#[derive(Debug, Clone)]
+struct Gone {
+    name: String,
+    label: String,
+    max_volume: f64,
 }
 
 #[derive(Debug, Default)]
@@ -33,6 +43,41 @@ pub(super) struct Waiters {
 impl Waiters {
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         self.waiting.iter().map(|w| w.deadline).min()
+    }
+
+    /// Follows a config change: `remap` gives an app key's new value, `None` when the
+    /// app was removed (then `removed` describes it for the reply).
+    pub(super) fn remap(
+        &mut self,
+        remap: impl Fn(AppKey) -> Option<AppKey>,
+        removed: impl Fn(AppKey) -> (String, String, f64),
+    ) {
+        for w in &mut self.waiting {
+            if w.gone.is_some() {
+                continue;
+            }
+            match remap(w.key) {
+                Some(k) => w.key = k,
+                None => {
+                    let (name, label, max_volume) = removed(w.key);
+                    w.gone = Some(Gone {
+                        name,
+                        label,
+                        max_volume,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Every app key a waiting request holds (for the reload invariants).
+    #[cfg(test)]
+    pub(super) fn keys(&self) -> Vec<AppKey> {
+        self.waiting
+            .iter()
+            .filter(|w| w.gone.is_none())
+            .map(|w| w.key)
+            .collect()
     }
 
     pub(super) fn fail_all_disconnected(&mut self) {
@@ -163,6 +208,7 @@ impl State {
         self.waiters.waiting.push(Waiter {
             id: waiter,
             key,
+            gone: None,
             needs,
             deadline: now + CONFIRM_TIMEOUT,
         });
@@ -268,13 +314,26 @@ impl State {
                     ErrorKind::StreamVanished,
                     format!(
                         "the streams of {} vanished before PipeWire confirmed the change",
-                        self.key_name(w.key).0
+                        self.waiter_name(&w)
                     ),
                 ))
             } else {
-                Ok(Response::App(self.app_state(w.key)))
+                Ok(Response::App(match &w.gone {
+                    None => self.app_state(w.key),
+                    Some(g) => {
+                        let ids = w.needs.iter().map(|&(id, _)| id).collect();
+                        self.state_of(&g.name, &g.label, g.max_volume, ids)
+                    }
+                }))
             };
             self.waiters.done.push((w.id, reply));
+        }
+    }
+
+    fn waiter_name<'a>(&'a self, w: &'a Waiter) -> &'a str {
+        match &w.gone {
+            Some(g) => &g.name,
+            None => self.key_name(w.key).0,
         }
     }
 
@@ -296,7 +355,7 @@ impl State {
                     ErrorKind::Timeout,
                     format!(
                         "PipeWire did not confirm the change to {} within {} s",
-                        self.key_name(w.key).0,
+                        self.waiter_name(&w),
                         CONFIRM_TIMEOUT.as_secs()
                     ),
                 )),

@@ -10,6 +10,7 @@
 //! A burst of key repeats therefore never queues up, and the last target always lands.
 
 mod command;
+mod reload;
 mod view;
 
 use crate::config::Config;
@@ -81,7 +82,8 @@ pub enum Action {
 /// Which app a request names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AppKey {
-    /// Index into `Config::apps`.
+    /// Index into `Config::apps`. Only valid for the config it was made from: a reload
+    /// remaps every one the state holds (see `reload.rs`).
     Named(usize),
     DefaultSink,
     DefaultSource,
@@ -207,19 +209,7 @@ impl State {
         self.nodes.len()
     }
 
-    /// Replaces the configuration and re-evaluates every stream's apps.
-    pub fn set_config(&mut self, config: Config) {
-        self.config = config;
-        // App indices may have moved: announce everything afresh.
-        self.announced.clear();
-        let ids: Vec<u32> = self.nodes.keys().copied().collect();
-        for id in ids {
-            self.rematch(id);
-        }
-        self.mark_all_dirty();
-    }
-
-    fn mark_all_dirty(&mut self) {
+    pub(super) fn mark_all_dirty(&mut self) {
         self.dirty
             .extend((0..self.config.apps.len()).map(AppKey::Named));
         self.dirty.insert(AppKey::DefaultSink);
@@ -353,7 +343,7 @@ impl State {
     }
 
     /// Re-evaluates which apps a node belongs to.
-    fn rematch(&mut self, id: u32) {
+    pub(super) fn rematch(&mut self, id: u32) {
         let Some(node) = self.nodes.get(&id) else {
             return;
         };
@@ -445,5 +435,7 @@ impl State {
     }
 }
 
+#[cfg(test)]
+mod reload_tests;
 #[cfg(test)]
 mod tests;

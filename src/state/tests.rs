@@ -6,14 +6,14 @@ use crate::volume;
 use crate::volume::linear_from_percent;
 use view::round2;
 
-fn props(pairs: &[(&str, &str)]) -> Props {
+pub(super) fn props(pairs: &[(&str, &str)]) -> Props {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
 }
 
-fn stream(app_name: &str, client: u32) -> Props {
+pub(super) fn stream(app_name: &str, client: u32) -> Props {
     props(&[
         ("media.class", "Stream/Output/Audio"),
         ("application.name", app_name),
@@ -22,21 +22,21 @@ fn stream(app_name: &str, client: u32) -> Props {
     ])
 }
 
-fn vol(pct: f64, mute: bool) -> Volume {
+pub(super) fn vol(pct: f64, mute: bool) -> Volume {
     Volume {
         channels: vec![linear_from_percent(pct); 2],
         mute,
     }
 }
 
-struct T {
-    s: State,
-    now: Instant,
+pub(super) struct T {
+    pub(super) s: State,
+    pub(super) now: Instant,
     next_waiter: WaiterId,
 }
 
 impl T {
-    fn new() -> T {
+    pub(super) fn new() -> T {
         let mut s = State::new(Config::default());
         s.set_connected();
         T {
@@ -46,12 +46,12 @@ impl T {
         }
     }
 
-    fn add(&mut self, id: u32, p: Props, pct: f64) {
+    pub(super) fn add(&mut self, id: u32, p: Props, pct: f64) {
         self.s.apply(Update::Node { id, props: p }, self.now);
         self.report(id, vol(pct, false));
     }
 
-    fn report(&mut self, id: u32, v: Volume) {
+    pub(super) fn report(&mut self, id: u32, v: Volume) {
         self.s.apply(
             Update::NodeVolume {
                 id,
@@ -63,7 +63,7 @@ impl T {
     }
 
     /// Sends a request; returns the waiter id (or the immediate reply).
-    fn req(&mut self, r: Request) -> Result<WaiterId, Reply> {
+    pub(super) fn req(&mut self, r: Request) -> Result<WaiterId, Reply> {
         let id = self.next_waiter;
         self.next_waiter += 1;
         match self.s.command(&r, id, self.now) {
@@ -73,7 +73,7 @@ impl T {
     }
 
     /// Plays PipeWire: applies every pending action and reports it back.
-    fn pipewire_applies(&mut self) -> usize {
+    pub(super) fn pipewire_applies(&mut self) -> usize {
         let mut n = 0;
         loop {
             let actions = self.s.take_actions();
@@ -90,19 +90,19 @@ impl T {
         }
     }
 
-    fn level(&self, id: u32) -> f64 {
+    pub(super) fn level(&self, id: u32) -> f64 {
         round2(volume::level(&self.s.reported(id).unwrap().channels))
     }
 }
 
-fn up(app: &str) -> Request {
+pub(super) fn up(app: &str) -> Request {
     Request::Up {
         app: app.into(),
         amount: None,
     }
 }
 
-fn ok_app(reply: &Reply) -> &AppState {
+pub(super) fn ok_app(reply: &Reply) -> &AppState {
     match reply {
         Ok(Response::App(a)) => a,
         other => panic!("expected an app reply, got {other:?}"),

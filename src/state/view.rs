@@ -75,25 +75,36 @@ impl State {
     pub fn app_state(&self, key: AppKey) -> AppState {
         let (name, label) = self.key_name(key);
         let (max_volume, _) = self.limits(key);
-        let streams: Vec<StreamState> = self
-            .members(key)
+        self.state_of(name, label, max_volume, self.members(key))
+    }
+
+    /// The summary of some nodes under an app's name (also for an app a reload removed
+    /// while a change to its streams was still waiting for PipeWire).
+    pub(super) fn state_of(
+        &self,
+        name: &str,
+        label: &str,
+        max_volume: f64,
+        ids: Vec<u32>,
+    ) -> AppState {
+        let streams: Vec<StreamState> = ids
             .into_iter()
-            .map(|id| {
-                let node = &self.nodes[&id];
+            .filter_map(|id| {
+                let node = self.nodes.get(&id)?;
                 let reported = self.reported(id);
                 let display = ["media.name", "node.description", "node.nick", "node.name"]
                     .iter()
                     .find_map(|k| node.props.get(*k).filter(|v| !v.is_empty() && *v != "-"))
                     .cloned()
                     .unwrap_or_default();
-                StreamState {
+                Some(StreamState {
                     id,
                     name: display,
                     volume: reported
                         .filter(|v| !v.channels.is_empty())
                         .map(|v| round2(volume::level(&v.channels))),
                     muted: reported.is_some_and(|v| v.mute),
-                }
+                })
             })
             .collect();
         let volume = streams

@@ -17,6 +17,40 @@ pub fn default_socket_path() -> Option<std::path::PathBuf> {
     Some(std::path::PathBuf::from(var("XDG_RUNTIME_DIR")?).join("audio-daemon.sock"))
 }
 
+/// Longest socket path: a Unix socket address holds 108 bytes, the last one a NUL.
+pub const MAX_SOCKET_PATH: usize = 107;
+
+/// A socket path too long for a Unix socket address. Without this check the OS error
+/// is a misleading "No such file or directory".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketPathTooLong {
+    pub path: std::path::PathBuf,
+}
+
+impl fmt::Display for SocketPathTooLong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "socket path too long ({} bytes, at most {MAX_SOCKET_PATH}): {}",
+            self.path.as_os_str().len(),
+            self.path.display()
+        )
+    }
+}
+
+impl std::error::Error for SocketPathTooLong {}
+
+/// Checks that `path` fits in a Unix socket address (both sides call this first).
+pub fn check_socket_path(path: &std::path::Path) -> Result<(), SocketPathTooLong> {
+    if path.as_os_str().len() > MAX_SOCKET_PATH {
+        Err(SocketPathTooLong {
+            path: path.to_owned(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
 /// Longest request line the daemon reads; longer lines get [`ErrorKind::LineTooLong`].
 pub const MAX_LINE: usize = 4096;
 /// Largest step a single `up`/`down` may ask for, in percent points.
@@ -77,21 +111,56 @@ pub enum MuteState {
 }
 
 /// The request as it appears on the wire, before validation.
+///
+/// serde is stricter here than its defaults: unknown and duplicate fields are refused
+/// (derive refuses duplicates), an optional field is either absent or holds a value
+/// (`null` is refused), and [`Request::parse`] only accepts an object, not the array
+/// form serde would otherwise take for a struct (`["list"]`).
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireRequest {
     pub action: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub app: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub amount: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub state: Option<MuteState>,
+}
+
+/// An optional field that is there must hold a value: one spelling for "absent".
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 impl Request {
     /// Parses and validates one request line.
     pub fn parse(line: &str) -> Result<Request, Error> {
+        // A JSON value's kind is fixed by its first character; serde would also read a
+        // struct from an array (`["list"]`), which the protocol does not allow.
+        let json_ws: &[char] = &[' ', '\t', '\n', '\r'];
+        if !line.trim_start_matches(json_ws).starts_with('{') {
+            return Err(Error::new(
+                ErrorKind::BadRequest,
+                "invalid request: a request is one JSON object",
+            ));
+        }
         let wire: WireRequest = serde_json::from_str(line)
             .map_err(|e| Error::new(ErrorKind::BadRequest, format!("invalid request: {e}")))?;
         Request::try_from(wire)

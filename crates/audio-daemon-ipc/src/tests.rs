@@ -60,6 +60,54 @@ fn kind(line: &str) -> ErrorKind {
 }
 
 #[test]
+fn only_objects_are_requests_and_serde_leniencies_are_refused() {
+    // serde reads a struct from an array too: the protocol does not.
+    assert_eq!(kind(r#"["list"]"#), ErrorKind::BadRequest);
+    assert_eq!(kind(r#"["stats",null]"#), ErrorKind::BadRequest);
+    assert_eq!(kind(r#"  ["up","x"]"#), ErrorKind::BadRequest);
+    assert_eq!(kind(r#""list""#), ErrorKind::BadRequest);
+    assert_eq!(kind("null"), ErrorKind::BadRequest);
+    assert_eq!(kind(""), ErrorKind::BadRequest);
+    // Duplicate fields are ambiguous: refused, not last-wins.
+    assert_eq!(
+        kind(r#"{"action":"up","action":"down","app":"x"}"#),
+        ErrorKind::BadRequest
+    );
+    assert_eq!(
+        kind(r#"{"action":"up","app":"x","app":"y"}"#),
+        ErrorKind::BadRequest
+    );
+    // An optional field is absent or has a value; null is not a third spelling.
+    assert_eq!(
+        kind(r#"{"action":"up","app":"x","amount":null}"#),
+        ErrorKind::BadRequest
+    );
+    assert_eq!(
+        kind(r#"{"action":"list","app":null}"#),
+        ErrorKind::BadRequest
+    );
+    assert_eq!(
+        kind(r#"{"action":"mute","app":"x","state":null}"#),
+        ErrorKind::BadRequest
+    );
+    // Case matters, trailing garbage is refused, and so is a request split in two.
+    assert_eq!(
+        kind(r#"{"action":"mute","app":"x","state":"On"}"#),
+        ErrorKind::BadRequest
+    );
+    assert_eq!(kind(r#"{"action":"list"} x"#), ErrorKind::BadRequest);
+    assert_eq!(
+        kind(r#"{"action":"list"}{"action":"list"}"#),
+        ErrorKind::BadRequest
+    );
+    // Whitespace around an object is JSON's business and fine.
+    assert_eq!(
+        Request::parse(" \t{\"action\":\"list\"} "),
+        Ok(Request::List)
+    );
+}
+
+#[test]
 fn bad_requests_get_kinds() {
     assert_eq!(kind("not json"), ErrorKind::BadRequest);
     assert_eq!(kind("[1,2]"), ErrorKind::BadRequest);
@@ -221,4 +269,13 @@ fn waybar_lines() {
     for key in ["text", "tooltip", "class", "alt", "percentage"] {
         assert!(json.get(key).is_some(), "{key}");
     }
+}
+
+#[test]
+fn socket_paths_must_fit_a_socket_address() {
+    let ok = format!("/{}", "a".repeat(MAX_SOCKET_PATH - 1));
+    assert_eq!(check_socket_path(std::path::Path::new(&ok)), Ok(()));
+    let long = format!("/{}", "a".repeat(MAX_SOCKET_PATH));
+    let e = check_socket_path(std::path::Path::new(&long)).unwrap_err();
+    assert!(e.to_string().contains("too long (108 bytes"), "{e}");
 }

@@ -350,6 +350,16 @@ impl Session {
 
     /// Starts the daemon without waiting for it to connect (PipeWire may be absent).
     pub fn spawn_daemon(&self, config: &str) -> Result<Daemon, String> {
+        self.spawn_daemon_with_nofile(config, None)
+    }
+
+    /// Like [`Session::spawn_daemon`]; `nofile` sets the daemon's soft and hard open-file
+    /// limit (as `ulimit -n` would).
+    pub fn spawn_daemon_with_nofile(
+        &self,
+        config: &str,
+        nofile: Option<u64>,
+    ) -> Result<Daemon, String> {
         let config_path = self.dir.path().join("config.json");
         let mut value: serde_json::Value =
             serde_json::from_str(config).map_err(|e| format!("test config: {e}"))?;
@@ -361,7 +371,24 @@ impl Session {
         let socket = self.dir.path().join("audio-daemon.sock");
         let log = self.dir.path().join("audio-daemon.log");
         let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
-        let child = die_with_parent(&mut self.command(self.bin("audio-daemon")))
+        let mut cmd = self.command(self.bin("audio-daemon"));
+        if let Some(n) = nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let lim = libc::rlimit {
+                        rlim_cur: n,
+                        rlim_max: n,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let child = die_with_parent(&mut cmd)
             .arg("--socket")
             .arg(&socket)
             .arg("--config")

@@ -45,6 +45,32 @@ struct Conn {
     line: String,
 }
 
+/// The uid of the process listening at the other end (SO_PEERCRED).
+fn peer_uid(stream: &UnixStream) -> std::io::Result<libc::uid_t> {
+    use std::os::fd::AsRawFd;
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: cred and len are valid for writes of the sizes given.
+    let r = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    if r == 0 {
+        Ok(cred.uid)
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 impl Conn {
     fn open(path: &PathBuf) -> Result<Conn, String> {
         let s = UnixStream::connect(path).map_err(|e| {
@@ -53,6 +79,25 @@ impl Conn {
                 path.display()
             )
         })?;
+        // Whoever can create the socket path first could answer in the daemon's place:
+        // only talk to a listener running as this user.
+        // SAFETY: getuid cannot fail.
+        let me = unsafe { libc::getuid() };
+        match peer_uid(&s) {
+            Ok(uid) if uid == me => {}
+            Ok(uid) => {
+                return Err(format!(
+                    "refusing the listener at {}: it runs as uid {uid}, not as you (uid {me})",
+                    path.display()
+                ))
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot check who listens at {}: {e}",
+                    path.display()
+                ))
+            }
+        }
         let writer = s.try_clone().map_err(|e| e.to_string())?;
         Ok(Conn {
             reader: BufReader::new(s),
@@ -362,6 +407,9 @@ fn main() -> ExitCode {
     let Some(path) = socket.or_else(protocol::default_socket_path) else {
         return fail(USAGE_ERR, "XDG_RUNTIME_DIR is not set; pass --socket PATH");
     };
+    if let Err(e) = protocol::check_socket_path(&path) {
+        return fail(USAGE_ERR, e);
+    }
     if let ["waybar", app, "--follow"] = args.as_slice() {
         return waybar_follow(&path, app);
     }

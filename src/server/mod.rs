@@ -4,36 +4,33 @@
 //! only ever holds up itself: reads have an idle timeout, writes a deadline, and a
 //! subscriber whose bounded queue fills up is dropped.
 
-use crate::lines::{Line, LineReader};
-use crate::protocol::{self, Error, ErrorKind, Event, Reply, Request, Response, MAX_LINE};
+mod conn;
+pub mod slots;
+
+use crate::protocol::{self, Error, ErrorKind, Event, Reply, Request};
 use crate::pw::{self, Command, PipewireThread};
+use conn::{connection, write_line};
+use slots::Slots;
 use smol::channel::{Receiver, Sender, TrySendError};
-use smol::future::FutureExt;
-use smol::io::AsyncWriteExt;
 use smol::{Async, Timer};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::fmt;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// A connection that sends nothing for this long is told so and closed.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// A reply or event that cannot be written within this time drops the connection.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Events a subscriber may have queued before it is dropped.
-pub const SUBSCRIBER_QUEUE: usize = 256;
-/// Connections served at once; more are refused with `busy`.
-pub const MAX_CONNECTIONS: usize = 512;
+pub use conn::{IDLE_TIMEOUT, SUBSCRIBER_QUEUE, WRITE_TIMEOUT};
+pub use slots::MAX_CONNECTIONS;
 
 /// Why the socket could not be set up.
 #[derive(Debug)]
 pub enum BindError {
     /// A daemon answers on the socket already.
     AlreadyRunning(PathBuf),
+    PathTooLong(protocol::SocketPathTooLong),
     Io(PathBuf, std::io::Error),
 }
 
@@ -45,6 +42,7 @@ impl fmt::Display for BindError {
                 "another audio-daemon is already running on {} (stop it first, or use --socket)",
                 p.display()
             ),
+            BindError::PathTooLong(e) => write!(f, "cannot listen: {e}"),
             BindError::Io(p, e) => write!(f, "cannot listen on {}: {e}", p.display()),
         }
     }
@@ -62,6 +60,7 @@ impl Listener {
     /// Binds `path` with mode 0600. A socket file nobody answers on (left by a crash)
     /// is replaced; one a daemon answers on is an error.
     pub fn bind(path: &Path) -> Result<Listener, BindError> {
+        protocol::check_socket_path(path).map_err(BindError::PathTooLong)?;
         let io = |e| BindError::Io(path.to_owned(), e);
         match UnixStream::connect(path) {
             Ok(_) => return Err(BindError::AlreadyRunning(path.to_owned())),
@@ -132,16 +131,21 @@ fn peer_uid(stream: &UnixStream) -> std::io::Result<libc::uid_t> {
 pub struct Hub {
     pw: PipewireThread,
     subscribers: RefCell<Vec<Sender<Rc<str>>>>,
-    connections: Cell<usize>,
+    slots: Rc<Slots>,
     pub waybar: crate::waybar::Signaller,
 }
 
 impl Hub {
-    pub fn new(pw: PipewireThread, waybar: crate::waybar::Signaller) -> Rc<Hub> {
+    /// `max_connections`: see [`slots::cap_for_limit`].
+    pub fn new(
+        pw: PipewireThread,
+        waybar: crate::waybar::Signaller,
+        max_connections: usize,
+    ) -> Rc<Hub> {
         Rc::new(Hub {
             pw,
             subscribers: RefCell::new(Vec::new()),
-            connections: Cell::new(0),
+            slots: Slots::new(max_connections),
             waybar,
         })
     }
@@ -184,17 +188,61 @@ impl Hub {
     }
 }
 
+/// Pause after an `accept` failure that cannot be fixed by closing an idle connection.
+const BACKOFF_MIN: Duration = Duration::from_millis(50);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// Conditions logged once each, not per accept (a flood would fill the journal).
+#[derive(Default)]
+struct Logged {
+    fd_exhaustion: bool,
+    accept_error: bool,
+    evicting: bool,
+    refusing: bool,
+}
+
+fn once(flag: &mut bool, msg: impl FnOnce() -> String) {
+    if !std::mem::replace(flag, true) {
+        eprintln!("audio-daemon: {}", msg());
+    }
+}
+
 /// Accepts connections forever.
 pub async fn serve(listener: Rc<Listener>, hub: Rc<Hub>, ex: Rc<smol::LocalExecutor<'static>>) {
     // SAFETY: getuid cannot fail.
     let me = unsafe { libc::getuid() };
+    let mut logged = Logged::default();
+    let mut backoff = BACKOFF_MIN;
     loop {
         let stream = match listener.inner.accept().await {
-            Ok((s, _)) => s,
+            Ok((s, _)) => {
+                backoff = BACKOFF_MIN;
+                s
+            }
             Err(e) => {
-                // EMFILE and the like: back off instead of spinning.
-                eprintln!("audio-daemon: accept failed: {e}");
-                Timer::after(Duration::from_millis(100)).await;
+                let fds = matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
+                if fds {
+                    once(&mut logged.fd_exhaustion, || {
+                        format!(
+                            "accept: {e}; closing idle connections to make room, \
+                             waiting while there are none (logged once)"
+                        )
+                    });
+                    // The waiting connection stays in the backlog: free a descriptor
+                    // and let the closed connection's task run before trying again.
+                    if hub.slots.evict_idlest() {
+                        smol::future::yield_now().await;
+                        continue;
+                    }
+                } else {
+                    once(&mut logged.accept_error, || {
+                        format!("accept: {e}; retrying (logged once)")
+                    });
+                }
+                // Nothing to free: the listener stays readable, so retrying at once
+                // would spin. Back off, longer each time, until an accept succeeds.
+                Timer::after(backoff).await;
+                backoff = (backoff * 2).min(BACKOFF_MAX);
                 continue;
             }
         };
@@ -203,17 +251,34 @@ pub async fn serve(listener: Rc<Listener>, hub: Rc<Hub>, ex: Rc<smol::LocalExecu
             // Not ours: say nothing, close.
             _ => continue,
         }
-        let hub = hub.clone();
-        ex.spawn(async move {
-            if hub.connections.get() >= MAX_CONNECTIONS {
+        let full = hub.slots.len() >= hub.slots.cap();
+        let Some(slot) = hub.slots.admit(Instant::now()) else {
+            once(&mut logged.refusing, || {
+                format!(
+                    "all {} connections are busy or subscribed; refusing new ones with \"busy\" (logged once)",
+                    hub.slots.cap()
+                )
+            });
+            ex.spawn(async move {
                 let e = Error::new(ErrorKind::Busy, "too many connections");
                 let _ = write_line(&stream, &protocol::reply_to_line(&Err(e))).await;
-                return;
-            }
-            hub.connections.set(hub.connections.get() + 1);
-            connection(stream, &hub).await;
-            hub.connections.set(hub.connections.get() - 1);
-            if hub.connections.get() == 0 {
+            })
+            .detach();
+            continue;
+        };
+        if full {
+            once(&mut logged.evicting, || {
+                format!(
+                    "{} connections open: closing the longest-idle one for each new one (logged once)",
+                    hub.slots.cap()
+                )
+            });
+        }
+        let hub = hub.clone();
+        ex.spawn(async move {
+            connection(stream, &hub, &slot).await;
+            drop(slot);
+            if hub.slots.is_empty() {
                 // The daemon idles between keypresses: give back what a burst of
                 // connections made the allocator keep (all arenas, not just the top).
                 // SAFETY: malloc_trim has no preconditions.
@@ -221,126 +286,5 @@ pub async fn serve(listener: Rc<Listener>, hub: Rc<Hub>, ex: Rc<smol::LocalExecu
             }
         })
         .detach();
-    }
-}
-
-async fn write_line(stream: &Async<UnixStream>, line: &str) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(line.len() + 1);
-    buf.extend_from_slice(line.as_bytes());
-    buf.push(b'\n');
-    let mut w = stream;
-    w.write_all(&buf)
-        .or(async {
-            Timer::after(WRITE_TIMEOUT).await;
-            Err(std::io::ErrorKind::TimedOut.into())
-        })
-        .await
-}
-
-/// One client: requests and replies until it closes, or an event stream.
-async fn connection(stream: Async<UnixStream>, hub: &Hub) {
-    let stream = Rc::new(stream);
-    let mut lines = LineReader::new(ReadHalf(stream.clone()), MAX_LINE);
-    // One reply channel per connection: requests on a connection are answered in order.
-    let (tx, rx) = smol::channel::bounded::<Reply>(1);
-    loop {
-        let line = lines
-            .next()
-            .or(async {
-                Timer::after(IDLE_TIMEOUT).await;
-                Err(std::io::ErrorKind::TimedOut.into())
-            })
-            .await;
-        let (reply, close) = match line {
-            Ok(Line::Eof) => return,
-            Ok(Line::Text(text)) if text.trim().is_empty() => continue,
-            Ok(Line::Text(text)) => match Request::parse(&text) {
-                Ok(Request::Subscribe) => return subscribe(&stream, hub, &tx, &rx).await,
-                Ok(req) => (hub.request(req, &tx, &rx).await, false),
-                Err(e) => (Err(e), false),
-            },
-            Ok(Line::NotUtf8) => (
-                Err(Error::new(ErrorKind::BadRequest, "request is not UTF-8")),
-                false,
-            ),
-            Ok(Line::TooLong) => (
-                Err(Error::new(
-                    ErrorKind::LineTooLong,
-                    format!("request line longer than {MAX_LINE} bytes; closing"),
-                )),
-                true,
-            ),
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => (
-                Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!("no request within {} s; closing", IDLE_TIMEOUT.as_secs()),
-                )),
-                true,
-            ),
-            Err(_) => return,
-        };
-        if write_line(&stream, &protocol::reply_to_line(&reply))
-            .await
-            .is_err()
-            || close
-        {
-            return;
-        }
-    }
-}
-
-/// Streams events: first every app's current state, then each change.
-async fn subscribe(
-    stream: &Async<UnixStream>,
-    hub: &Hub,
-    tx: &Sender<Reply>,
-    rx: &Receiver<Reply>,
-) {
-    let (etx, erx) = smol::channel::bounded::<Rc<str>>(SUBSCRIBER_QUEUE);
-    // Register before taking the snapshot so no change falls between the two.
-    hub.subscribers.borrow_mut().push(etx);
-    let snapshot = hub.request(Request::List, tx, rx).await;
-    if write_line(stream, &protocol::reply_to_line(&Ok(Response::Subscribed)))
-        .await
-        .is_err()
-    {
-        return;
-    }
-    match snapshot {
-        Ok(Response::Apps(apps)) => {
-            for app in apps {
-                if write_line(stream, &Event::App(app).to_line())
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-        }
-        _ => {
-            let line = Event::Pipewire { connected: false }.to_line();
-            if write_line(stream, &line).await.is_err() {
-                return;
-            }
-        }
-    }
-    while let Ok(line) = erx.recv().await {
-        if write_line(stream, &line).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// Lets the line reader and the writer share one `Async<UnixStream>`.
-struct ReadHalf(Rc<Async<UnixStream>>);
-
-impl smol::io::AsyncRead for ReadHalf {
-    fn poll_read(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut [u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        let mut s: &Async<UnixStream> = &self.0;
-        std::pin::Pin::new(&mut s).poll_read(cx, buf)
     }
 }

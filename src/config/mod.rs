@@ -3,7 +3,10 @@
 //! Invalid values are rejected while parsing (not afterwards) so that every error carries
 //! the file, line and column serde_json knows.
 
+mod read;
+
 use crate::matching::Rule;
+use read::read_regular;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,6 +20,9 @@ pub const DEFAULT_MAX_VOLUME: f64 = 100.0;
 pub const DEFAULT_WAYBAR_SIGNAL: u8 = 8;
 /// Highest accepted maximum volume; beyond it speakers and ears suffer.
 pub const MAX_MAX_VOLUME: f64 = 300.0;
+/// Largest config file read. A generous config is a few KiB; the cap keeps a wrong path
+/// (a log, an image) from costing time and memory.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// Deserializes a number and checks it inside the visitor: serde_json attaches the
 /// number's own line and column only to errors raised there (a `try_from` error would be
@@ -227,6 +233,15 @@ pub enum ConfigError {
         path: PathBuf,
         message: String,
     },
+    /// A FIFO, device, directory or socket: reading one could block or never end.
+    NotAFile {
+        path: PathBuf,
+        kind: &'static str,
+    },
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -244,6 +259,14 @@ impl fmt::Display for ConfigError {
                 write!(f, "{}:{line}:{column}: {message}", path.display())
             }
             ConfigError::Invalid { path, message } => write!(f, "{}: {message}", path.display()),
+            ConfigError::NotAFile { path, kind } => {
+                write!(f, "{}: is a {kind}, not a regular file", path.display())
+            }
+            ConfigError::TooLarge { path, size } => write!(
+                f,
+                "{}: {size} bytes is over the {MAX_CONFIG_BYTES}-byte limit for a config",
+                path.display()
+            ),
         }
     }
 }
@@ -369,16 +392,17 @@ impl Config {
 
     /// Reads a config file. A missing file at the default location means defaults;
     /// a missing file the user named explicitly is an error.
+    /// Only regular files are read (symlinks to them are fine, as home-manager makes
+    /// them), and at most [`MAX_CONFIG_BYTES`].
     pub fn load(path: &Path, must_exist: bool) -> Result<Config, ConfigError> {
-        match std::fs::read_to_string(path) {
+        match read_regular(path) {
             Ok(text) => Config::parse(&text, path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+            Err(ConfigError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound && !must_exist =>
+            {
                 Ok(Config::default())
             }
-            Err(source) => Err(ConfigError::Read {
-                path: path.to_owned(),
-                source,
-            }),
+            Err(e) => Err(e),
         }
     }
 
@@ -406,86 +430,4 @@ fn strip_position(msg: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(text, Path::new("/cfg.json"))
-    }
-
-    #[test]
-    fn empty_config_has_builtin_apps() {
-        let c = parse("{}").unwrap();
-        let names: Vec<&str> = c.apps.iter().map(|a| a.name.as_str()).collect();
-        assert_eq!(names, ["music", "twitch", "vesktop", "youtube"]);
-        assert_eq!(c.step, DEFAULT_STEP);
-        assert_eq!(c.waybar_signal, Some(8));
-        assert_eq!(c, Config::default());
-    }
-
-    #[test]
-    fn user_apps_override_and_extend() {
-        let c = parse(
-            r#"{
-              "step": 2, "max_volume": 120, "waybar_signal": null,
-              "apps": {
-                "vesktop": { "match": [ { "application.name": "Vesktop" } ], "max_volume": 150 },
-                "mpv": { "match": [ { "application.process.binary": "mpv" } ], "step": 10, "label": "Video" }
-              }
-            }"#,
-        )
-        .unwrap();
-        assert_eq!(c.waybar_signal, None);
-        let (_, v) = c.app("vesktop").unwrap();
-        assert_eq!((v.max_volume, v.step, v.rules.len()), (150.0, 2.0, 1));
-        let (_, m) = c.app("mpv").unwrap();
-        assert_eq!(
-            (m.max_volume, m.step, m.label.as_str()),
-            (120.0, 10.0, "Video")
-        );
-        assert_eq!(c.app("youtube").unwrap().1.max_volume, 120.0);
-    }
-
-    #[test]
-    fn builtins_can_be_dropped() {
-        let c = parse(r#"{"builtin_apps": false}"#).unwrap();
-        assert!(c.apps.is_empty());
-    }
-
-    fn err(text: &str) -> String {
-        parse(text).unwrap_err().to_string()
-    }
-
-    #[test]
-    fn errors_name_file_line_and_column() {
-        let e = err("{\n  \"step\": 0\n}");
-        assert!(e.starts_with("/cfg.json:2:"), "{e}");
-        assert!(e.contains("step"), "{e}");
-        let e = err("{\n \"stepp\": 3 }");
-        assert!(
-            e.starts_with("/cfg.json:2:") && e.contains("unknown field"),
-            "{e}"
-        );
-        let e = err("{ \"apps\": { \"@x\": { \"match\": [ {\"a\":\"b\"} ] } } }");
-        assert!(e.contains("reserved"), "{e}");
-        let e = err("{ \"apps\": { \"x\": { \"match\": [ {} ] } } }");
-        assert!(e.contains("empty rule"), "{e}");
-        let e = err("{ \"max_volume\": 1000 }");
-        assert!(e.contains("max_volume"), "{e}");
-        let e = err("{ \"waybar_signal\": 200 }");
-        assert!(e.contains("waybar_signal"), "{e}");
-        let e = err("{ \"step\": 5,");
-        assert!(e.starts_with("/cfg.json:1:"), "{e}");
-    }
-
-    #[test]
-    fn missing_default_file_means_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("nope.json");
-        assert_eq!(Config::load(&p, false).unwrap(), Config::default());
-        assert!(matches!(
-            Config::load(&p, true),
-            Err(ConfigError::Read { .. })
-        ));
-    }
-}
+mod tests;
