@@ -10,10 +10,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn bad_input_gets_clear_errors_and_changes_nothing() {
     let s = session();
     let p = vesktop("t-bad");
@@ -88,10 +85,7 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn socket_is_private_and_the_seed_socat_line_works() {
     let s = session();
     let p = vesktop("t-socat");
@@ -115,10 +109,7 @@ fn socket_is_private_and_the_seed_socat_line_works() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn audioctl_commands_and_exit_codes() {
     let s = session();
     let p = vesktop("t-ctl");
@@ -174,10 +165,7 @@ fn audioctl_commands_and_exit_codes() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn the_client_does_not_link_pipewire() {
     let out = std::process::Command::new("ldd")
         .arg(bin_dir().join("audioctl"))
@@ -196,10 +184,7 @@ fn the_client_does_not_link_pipewire() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn subscribers_and_waybar_follow_see_outside_changes() {
     let s = session();
     let p = vesktop("t-sub");
@@ -261,10 +246,7 @@ fn subscribers_and_waybar_follow_see_outside_changes() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn waybar_gets_its_signal_on_every_change() {
     let s = session();
     // A stand-in waybar: a script named `waybar` that records SIGRTMIN+8 (the default).
@@ -324,10 +306,7 @@ fn waybar_gets_its_signal_on_every_change() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn life_cycle_stale_socket_second_instance_reload_and_term() {
     let s = session();
     let p = vesktop("t-life");
@@ -384,10 +363,7 @@ fn life_cycle_stale_socket_second_instance_reload_and_term() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn losing_pipewire_is_reported_and_survived() {
     let mut s = session();
     let mut d = s.daemon("{}").unwrap();
@@ -408,10 +384,7 @@ fn losing_pipewire_is_reported_and_survived() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn a_subscriber_that_stops_reading_is_dropped_not_waited_for() {
     let s = session();
     let p = vesktop("t-slow");
@@ -440,10 +413,7 @@ fn a_subscriber_that_stops_reading_is_dropped_not_waited_for() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn other_users_are_refused_even_if_the_socket_were_open_to_them() {
     let s = session();
     // SAFETY: getuid cannot fail.
@@ -492,10 +462,7 @@ fn other_users_are_refused_even_if_the_socket_were_open_to_them() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn a_daemon_started_before_pipewire_answers_and_then_connects() {
     let mut s = session();
     assert!(s.kill_pipewire());

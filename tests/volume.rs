@@ -8,10 +8,7 @@ use common::*;
 use std::time::Duration;
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn up_down_set_mute_change_what_wpctl_sees() {
     let s = session();
     let p = vesktop("t-basic");
@@ -57,10 +54,7 @@ fn up_down_set_mute_change_what_wpctl_sees() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn all_streams_of_an_app_move_together_keeping_balance() {
     let s = session();
     let p = vesktop("t-multi");
@@ -95,10 +89,7 @@ fn all_streams_of_an_app_move_together_keeping_balance() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn the_cap_is_never_exceeded() {
     let s = session();
     let p = vesktop("t-cap");
@@ -132,10 +123,7 @@ fn the_cap_is_never_exceeded() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn a_burst_of_key_repeats_coalesces_and_lands_exactly() {
     let s = session();
     let p = vesktop("t-burst");
@@ -174,10 +162,7 @@ fn a_burst_of_key_repeats_coalesces_and_lands_exactly() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn external_changes_and_new_streams_are_tracked() {
     let s = session();
     let d = s.daemon("{}").unwrap();
@@ -204,10 +189,7 @@ fn external_changes_and_new_streams_are_tracked() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn a_stream_vanishing_mid_command_gets_a_clear_error() {
     let s = session();
     let p = vesktop("t-vanish");
@@ -233,10 +215,7 @@ fn a_stream_vanishing_mid_command_gets_a_clear_error() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn music_matches_through_the_client_and_sink_is_the_default() {
     let s = session();
     // Like Spotify, whose node is only `audio-src`: the rule needs a property that only
@@ -255,10 +234,7 @@ fn music_matches_through_the_client_and_sink_is_the_default() {
 }
 
 #[test]
-#[cfg_attr(
-    pw_tests_off,
-    ignore = "needs a running PipeWire (AUDIO_DAEMON_PW_TESTS=0)"
-)]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn source_follows_wireplumbers_default_source() {
     let s = session();
     let d = s.daemon("{}").unwrap();
