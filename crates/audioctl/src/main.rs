@@ -1,7 +1,11 @@
 //! `audioctl`: the small client for keybinds, scripts and waybar.
 //!
 //! Blocking std I/O only: its start-up time is the keypress cost, so it pulls in no
-//! async runtime and no PipeWire (check with `ldd`).
+//! async runtime and no PipeWire (check with `ldd`), and it starts at a C `main` (see
+//! [`main`]). Release builds link it statically (scripts/build-release.sh).
+
+// std's own entry point does start-up work this short-lived client never needs.
+#![no_main]
 
 use audio_daemon_ipc::{
     self as protocol, AppState, ErrorKind, MuteState, Reply, Request, Response, WaybarLine,
@@ -9,7 +13,6 @@ use audio_daemon_ipc::{
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
@@ -30,13 +33,15 @@ APP is a configured app (built in: vesktop, youtube, twitch, music) or
 Exit status: 0 ok, 1 the daemon refused, 2 usage, 3 no daemon.";
 
 /// Exit statuses, documented in the usage text.
+type ExitCode = u8;
+const SUCCESS: ExitCode = 0;
 const REFUSED: u8 = 1;
 const USAGE_ERR: u8 = 2;
 const NO_DAEMON: u8 = 3;
 
 fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("audioctl: {msg}");
-    ExitCode::from(code)
+    code
 }
 
 struct Conn {
@@ -182,13 +187,13 @@ fn print_reply(reply: Reply, json: bool) -> ExitCode {
                     Response::Subscribed => {}
                 }
             }
-            ExitCode::SUCCESS
+            SUCCESS
         }
         Err(e) => {
             if !json {
                 eprintln!("audioctl: {}", e.message);
             }
-            ExitCode::from(REFUSED)
+            REFUSED
         }
     }
 }
@@ -204,9 +209,9 @@ fn waybar_once(conn: &mut Conn, app: &str) -> Result<ExitCode, String> {
     match conn.call(&Request::Get { app: app.into() })? {
         Ok(Response::App(state)) => {
             println!("{}", WaybarLine::from_state(&state).to_line());
-            Ok(ExitCode::SUCCESS)
+            Ok(SUCCESS)
         }
-        Ok(_) => Ok(ExitCode::from(REFUSED)),
+        Ok(_) => Ok(REFUSED),
         Err(e) => Err(e.message),
     }
 }
@@ -250,13 +255,13 @@ fn waybar_follow(path: &PathBuf, app: &str) -> ExitCode {
     let mut out = Printer::default();
     loop {
         match follow_once(path, app, &mut out) {
-            FollowEnd::Reader => return ExitCode::SUCCESS,
+            FollowEnd::Reader => return SUCCESS,
             FollowEnd::UnknownApp(msg) => return fail(REFUSED, msg),
             FollowEnd::Daemon => {}
         }
         let down = WaybarLine::inactive(format!("{app}: audio-daemon is not running"));
         if !out.print(down.to_line()) {
-            return ExitCode::SUCCESS;
+            return SUCCESS;
         }
         std::thread::sleep(RECONNECT);
     }
@@ -321,10 +326,31 @@ fn latency(conn: &mut Conn, app: &str, count: usize) -> Result<ExitCode, String>
         pick(0.99),
         us(*samples.last().expect("count > 0"))
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(SUCCESS)
 }
 
-fn main() -> ExitCode {
+/// The process entry point, in place of Rust's `fn main`.
+///
+/// Before a Rust `main`, std's `lang_start` polls the standard descriptors, reads
+/// `/proc/self/maps` for the main thread's stack guard, maps an alternate signal stack and
+/// installs SIGSEGV/SIGBUS handlers: about 20 system calls, a measurable share of a
+/// keypress that runs this process once. Skipping it costs nothing here: a stack overflow
+/// still stops the process (without std's message), arguments still come from
+/// `std::env::args()` (std collects them from glibc's init hook, not from `lang_start`),
+/// and the one setting this client relies on, SIGPIPE ignored so that a closed socket or
+/// pipe is an error instead of a silent death, is made below. `lang_start` would also
+/// flush stdout at exit; `run`'s output ends in newlines (line-buffered), and the flush
+/// below covers the rest.
+#[no_mangle]
+pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let code = run();
+    let _ = std::io::stdout().flush();
+    libc::c_int::from(code)
+}
+
+fn run() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut socket = None;
     let mut json = false;
@@ -340,11 +366,11 @@ fn main() -> ExitCode {
             }
             "-h" | "--help" => {
                 println!("{USAGE}");
-                return ExitCode::SUCCESS;
+                return SUCCESS;
             }
             "--version" => {
                 println!("audioctl {}", env!("CARGO_PKG_VERSION"));
-                return ExitCode::SUCCESS;
+                return SUCCESS;
             }
             _ => break,
         }
