@@ -8,6 +8,7 @@ pub mod config;
 pub mod daemon;
 pub mod lines;
 pub mod matching;
+pub mod procs;
 pub mod pw;
 pub mod server;
 pub mod state;

@@ -3,9 +3,11 @@
 //! Invalid values are rejected while parsing (not afterwards) so that every error carries
 //! the file, line and column serde_json knows.
 
+pub mod keys;
 mod read;
 
 use crate::matching::Rule;
+use keys::{Key, KeyFile, KeyId, RampConfig};
 use read::read_regular;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -182,6 +184,11 @@ pub struct ConfigFile {
     /// Apps by name; an entry with a built-in name replaces the built-in one.
     #[serde(default)]
     pub apps: BTreeMap<AppName, AppConfig>,
+    /// Key actions the compositor triggers without starting a process (see `keys.rs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub keys: BTreeMap<KeyId, KeyFile>,
+    #[serde(default)]
+    pub ramp: RampConfig,
 }
 
 impl Default for ConfigFile {
@@ -208,11 +215,13 @@ pub struct Config {
     pub waybar_signal: Option<u8>,
     /// In name order; ids used by the state are indices into this list.
     pub apps: Vec<App>,
+    pub keys: BTreeMap<KeyId, Key>,
+    pub ramp: RampConfig,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config::from_file(ConfigFile::default())
+        Config::from_file(ConfigFile::default()).expect("the empty config is valid")
     }
 }
 
@@ -342,8 +351,8 @@ pub fn builtin_apps() -> BTreeMap<AppName, AppConfig> {
 }
 
 impl Config {
-    /// Applies defaults and merges built-in apps.
-    pub fn from_file(file: ConfigFile) -> Config {
+    /// Applies defaults, merges built-in apps and checks the keys against the apps.
+    pub fn from_file(file: ConfigFile) -> Result<Config, String> {
         let step = file.step.map_or(DEFAULT_STEP, f64::from);
         let max_volume = file.max_volume.map_or(DEFAULT_MAX_VOLUME, f64::from);
         let mut apps = if file.builtin_apps {
@@ -361,13 +370,19 @@ impl Config {
                 max_volume: a.max_volume.map_or(max_volume, f64::from),
                 step: a.step.map_or(step, f64::from),
             })
-            .collect();
-        Config {
+            .collect::<Vec<App>>();
+        file.ramp.check()?;
+        let keys = keys::check_keys(&file.keys, |name| {
+            matches!(name, "@sink" | "@source" | "@focused") || apps.iter().any(|a| a.name == name)
+        })?;
+        Ok(Config {
             step,
             max_volume,
             waybar_signal: file.waybar_signal,
             apps,
-        }
+            keys,
+            ramp: file.ramp,
+        })
     }
 
     /// Parses a config text; `path` is only used in error messages.
@@ -387,7 +402,10 @@ impl Config {
                 });
             }
         }
-        Ok(Config::from_file(file))
+        Config::from_file(file).map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        })
     }
 
     /// Reads a config file. A missing file at the default location means defaults;

@@ -124,3 +124,84 @@ fn missing_default_file_means_defaults() {
         Err(ConfigError::Read { .. })
     ));
 }
+
+#[test]
+fn keys_become_requests_with_holds() {
+    let c = parse(
+        r#"{ "keys": {
+              "vesktop-up": { "app": "vesktop", "action": "up", "amount": 2 },
+              "focused-down": { "app": "@focused", "action": "down", "hold": "once" },
+              "sink-mute": { "app": "@sink", "action": "mute" }
+            },
+            "ramp": { "rate": 50, "update_hz": 60 } }"#,
+    )
+    .unwrap();
+    use crate::protocol::{MuteState, Request};
+    use keys::Hold;
+    let k = |id: &str| c.keys.iter().find(|(k, _)| k.as_str() == id).unwrap().1;
+    assert_eq!(
+        k("vesktop-up").request,
+        Request::Up {
+            app: "vesktop".into(),
+            amount: Some(2.0)
+        }
+    );
+    assert_eq!(k("vesktop-up").hold, Hold::Ramp);
+    assert_eq!(k("focused-down").hold, Hold::Once);
+    assert_eq!(
+        k("sink-mute").request,
+        Request::Mute {
+            app: "@sink".into(),
+            state: MuteState::Toggle
+        }
+    );
+    assert_eq!(
+        (c.ramp.rate, c.ramp.update_hz, c.ramp.delay_ms),
+        (50.0, 60, 250)
+    );
+}
+
+#[test]
+fn bad_keys_are_refused_with_the_key_named() {
+    for (text, needle) in [
+        (
+            r#"{"keys":{"Up":{"app":"vesktop","action":"up"}}}"#,
+            "key id \"Up\"",
+        ),
+        (
+            r#"{"keys":{"a:b":{"app":"vesktop","action":"up"}}}"#,
+            "key id",
+        ),
+        (
+            r#"{"keys":{"x":{"app":"nope","action":"up"}}}"#,
+            "keys.x: unknown app \"nope\"",
+        ),
+        (
+            r#"{"keys":{"x":{"app":"vesktop","action":"get"}}}"#,
+            "keys.x: action must be",
+        ),
+        (
+            r#"{"keys":{"x":{"app":"vesktop","action":"up","amount":0}}}"#,
+            "keys.x: amount",
+        ),
+        (
+            r#"{"keys":{"x":{"app":"vesktop","action":"mute","hold":"ramp"}}}"#,
+            "keys.x: hold",
+        ),
+        (
+            r#"{"keys":{"x":{"app":"vesktop","action":"set"}}}"#,
+            "keys.x: action \"set\" needs",
+        ),
+        (
+            r#"{"keys":{"x":{"app":"vesktop","action":"up","extra":1}}}"#,
+            "unknown field",
+        ),
+        (r#"{"ramp":{"rate":0}}"#, "ramp.rate"),
+        (r#"{"ramp":{"update_hz":0}}"#, "ramp.update_hz"),
+        (r#"{"ramp":{"delay_ms":9000}}"#, "ramp.delay_ms"),
+    ] {
+        let e = parse(text).unwrap_err().to_string();
+        assert!(e.contains(needle), "{text}: {e}");
+        assert!(e.starts_with("/cfg.json"), "{e}");
+    }
+}

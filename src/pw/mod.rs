@@ -42,6 +42,8 @@ pub enum Command {
         reply: smol::channel::Sender<Reply>,
     },
     SetConfig(Config),
+    /// What the compositor says has the focus (for `@focused`).
+    Focus(crate::state::Focus),
     Shutdown,
 }
 
@@ -105,6 +107,9 @@ struct Ctx {
     armed_deadline: Cell<Option<Instant>>,
     requests: Cell<u64>,
     set_params: Cell<u64>,
+    /// Process lineages of clients, for `@focused` (the /proc reads happen here, at
+    /// the I/O edge, so the state stays pure).
+    ancestry: RefCell<crate::procs::Ancestry>,
 }
 
 fn run(
@@ -157,6 +162,7 @@ fn run(
             armed_deadline: Cell::new(None),
             requests: Cell::new(0),
             set_params: Cell::new(0),
+            ancestry: RefCell::new(Default::default()),
         }
     });
     let weak = Rc::downgrade(&ctx);
@@ -199,6 +205,10 @@ impl Ctx {
                 self.state.borrow_mut().set_config(config);
                 self.flush();
             }
+            Command::Focus(focus) => {
+                self.state.borrow_mut().set_focus(focus);
+                self.flush();
+            }
             Command::Shutdown => self.main_loop.quit(),
         }
     }
@@ -216,7 +226,19 @@ impl Ctx {
 
     /// Applies a PipeWire fact and sends whatever follows from it.
     fn apply(&self, update: Update) {
-        self.state.borrow_mut().apply(update, Instant::now());
+        let lineage = match &update {
+            Update::Client { id, props } => Some(Update::ClientLineage {
+                id: *id,
+                pids: (self.ancestry.borrow_mut()).lineage_of(&crate::state::candidate_pids(props)),
+            }),
+            _ => None,
+        };
+        let mut state = self.state.borrow_mut();
+        state.apply(update, Instant::now());
+        if let Some(l) = lineage {
+            state.apply(l, Instant::now());
+        }
+        drop(state);
         self.flush();
     }
 

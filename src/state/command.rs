@@ -120,11 +120,16 @@ impl State {
             return Some(Err(Error::new(
                 ErrorKind::UnknownApp,
                 format!(
-                    "unknown app {name:?} (known: {}, @sink, @source)",
+                    "unknown app {name:?} (known: {}, @sink, @source, @focused)",
                     known.join(", ")
                 ),
             )));
         };
+        if key == AppKey::Focused {
+            if let Some(e) = self.focus_error(req.changes_volume()) {
+                return Some(Err(e));
+            }
+        }
         if !req.changes_volume() {
             return Some(Ok(Response::App(self.app_state(key))));
         }
@@ -160,10 +165,11 @@ impl State {
             })
             .collect();
         if bases.is_empty() {
-            return Err(Error::new(
-                ErrorKind::NoStreams,
-                format!("{name} has no streams with a known volume right now"),
-            ));
+            let message = match key {
+                AppKey::Focused => self.focused_no_streams(),
+                _ => format!("{name} has no streams with a known volume right now"),
+            };
+            return Err(Error::new(ErrorKind::NoStreams, message));
         }
         // One decision for the whole app, so its streams move together.
         let mute_all = match req {

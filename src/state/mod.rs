@@ -10,6 +10,7 @@
 //! A burst of key repeats therefore never queues up, and the last target always lands.
 
 mod command;
+mod focus;
 mod reload;
 mod view;
 
@@ -20,6 +21,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 pub use command::WaiterId;
+pub use focus::{candidate_pids, streams_of_pid, Focus, Window};
 
 /// Node and client properties.
 pub type Props = HashMap<String, String>;
@@ -48,6 +50,12 @@ pub enum Update {
         props: Props,
     },
     ClientRemoved(u32),
+    /// A client's processes: its candidate pids (`focus::candidate_pids`) and their
+    /// ancestors, read from `/proc` by the PipeWire thread when the client appeared.
+    ClientLineage {
+        id: u32,
+        pids: Vec<u32>,
+    },
     /// A device's active Route param (where hardware sinks keep their volume).
     Route {
         device: u32,
@@ -87,8 +95,11 @@ pub enum AppKey {
     Named(usize),
     DefaultSink,
     DefaultSource,
+    /// The streams of the focused window (see `focus.rs`).
+    Focused,
 }
 
+pub use crate::protocol::FOCUSED_TARGET;
 pub const SINK_TARGET: &str = "@sink";
 pub const SOURCE_TARGET: &str = "@source";
 
@@ -165,6 +176,9 @@ pub struct State {
     config: Config,
     nodes: HashMap<u32, Node>,
     clients: HashMap<u32, Props>,
+    /// Each client's processes (see [`Update::ClientLineage`]).
+    lineage: HashMap<u32, Vec<u32>>,
+    focus: Focus,
     devices: HashMap<u32, Device>,
     default_sink: Option<String>,
     default_source: Option<String>,
@@ -184,6 +198,8 @@ impl State {
             config,
             nodes: HashMap::new(),
             clients: HashMap::new(),
+            lineage: HashMap::new(),
+            focus: Focus::default(),
             devices: HashMap::new(),
             default_sink: None,
             default_source: None,
@@ -214,6 +230,7 @@ impl State {
             .extend((0..self.config.apps.len()).map(AppKey::Named));
         self.dirty.insert(AppKey::DefaultSink);
         self.dirty.insert(AppKey::DefaultSource);
+        self.dirty.insert(AppKey::Focused);
     }
 
     /// Marks the apps a node belongs to (and the default targets it may be) as changed.
@@ -227,6 +244,11 @@ impl State {
             // Either default may name either kind (see `members`).
             self.dirty.insert(AppKey::DefaultSink);
             self.dirty.insert(AppKey::DefaultSource);
+        }
+        // Whether the node is the focused window's is worked out when announcing
+        // (an unchanged state is not announced again).
+        if matches!(self.focus, Focus::Window(_)) {
+            self.dirty.insert(AppKey::Focused);
         }
     }
 
@@ -283,7 +305,12 @@ impl State {
             }
             Update::ClientRemoved(id) => {
                 self.clients.remove(&id);
+                self.lineage.remove(&id);
                 self.rematch_client(id);
+            }
+            Update::ClientLineage { id, pids } => {
+                self.lineage.insert(id, pids);
+                self.dirty.insert(AppKey::Focused);
             }
             Update::Route {
                 device,
@@ -332,6 +359,7 @@ impl State {
                 self.connected = false;
                 self.nodes.clear();
                 self.clients.clear();
+                self.lineage.clear();
                 self.devices.clear();
                 self.default_sink = None;
                 self.default_source = None;

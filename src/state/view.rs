@@ -1,7 +1,7 @@
 //! What the state looks like from outside: apps resolved to their streams, and the
 //! per-app summaries that replies and change events carry.
 
-use super::{AppKey, Class, State, SINK_TARGET, SOURCE_TARGET};
+use super::{AppKey, Class, State, FOCUSED_TARGET, SINK_TARGET, SOURCE_TARGET};
 use crate::protocol::{AppState, StreamState};
 use crate::volume;
 
@@ -35,6 +35,7 @@ impl State {
                     .map(|(&id, _)| id)
                     .collect()
             }
+            AppKey::Focused => self.focused_members().0,
         };
         ids.sort_unstable();
         ids
@@ -45,6 +46,7 @@ impl State {
         match name {
             SINK_TARGET => Some(AppKey::DefaultSink),
             SOURCE_TARGET => Some(AppKey::DefaultSource),
+            FOCUSED_TARGET => Some(AppKey::Focused),
             _ => self.config.app(name).map(|(i, _)| AppKey::Named(i)),
         }
     }
@@ -57,6 +59,7 @@ impl State {
             }
             AppKey::DefaultSink => (SINK_TARGET, "Speakers"),
             AppKey::DefaultSource => (SOURCE_TARGET, "Microphone"),
+            AppKey::Focused => (FOCUSED_TARGET, "Focused window"),
         }
     }
 
@@ -67,12 +70,16 @@ impl State {
                 let app = &self.config.apps[i];
                 (app.max_volume, app.step)
             }
+            AppKey::Focused => self.focused_limits(),
             _ => (self.config.max_volume, self.config.step),
         }
     }
 
     /// An app's state as PipeWire reports it.
     pub fn app_state(&self, key: AppKey) -> AppState {
+        if key == AppKey::Focused {
+            return self.focused_state();
+        }
         let (name, label) = self.key_name(key);
         let (max_volume, _) = self.limits(key);
         self.state_of(name, label, max_volume, self.members(key))
@@ -118,14 +125,18 @@ impl State {
             muted: !streams.is_empty() && streams.iter().all(|s| s.muted),
             max_volume,
             streams,
+            window: None,
         }
     }
 
-    /// Every app, then `@sink` and `@source`.
+    /// Every app, then `@sink` and `@source`, and `@focused` when there is a
+    /// compositor to follow.
     pub fn all_keys(&self) -> Vec<AppKey> {
+        let focused = self.focus_supported().then_some(AppKey::Focused);
         (0..self.config.apps.len())
             .map(AppKey::Named)
             .chain([AppKey::DefaultSink, AppKey::DefaultSource])
+            .chain(focused)
             .collect()
     }
 
@@ -134,6 +145,9 @@ impl State {
         let dirty = std::mem::take(&mut self.dirty);
         let mut out = Vec::new();
         for key in dirty {
+            if key == AppKey::Focused && !self.focus_supported() {
+                continue;
+            }
             let state = self.app_state(key);
             if self.announced.get(&key) != Some(&state) {
                 self.announced.insert(key, state.clone());

@@ -58,6 +58,9 @@ pub const MAX_STEP: f64 = 100.0;
 /// Largest volume `set` accepts before calling the amount absurd (it is then capped per app).
 pub const MAX_SET: f64 = 1000.0;
 
+/// The app name that means "whatever app the focused window is" (needs Hyprland or sway).
+pub const FOCUSED_TARGET: &str = "@focused";
+
 /// What a client asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
@@ -314,6 +317,35 @@ pub struct AppState {
     /// The app's configured maximum, percent.
     pub max_volume: f64,
     pub streams: Vec<StreamState>,
+    /// For `@focused` only: the window it resolved to (absent when nothing is focused).
+    /// Boxed: every other reply would otherwise carry its size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Box<WindowInfo>>,
+}
+
+/// The focused window behind `@focused`, as the compositor describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowInfo {
+    /// Wayland app id, or the X11 class for Xwayland windows.
+    pub class: String,
+    pub title: String,
+    /// The process that owns the window, if the compositor knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// How the window's streams were found; absent when none were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched_by: Option<MatchedBy>,
+}
+
+/// How `@focused` found the window's streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedBy {
+    /// A stream's client process is the window's process or one of its descendants.
+    Pid,
+    /// No stream's process belongs to the window (Flatpak apps report pids from their
+    /// own namespace), but the window's class matches a configured app's rules.
+    Class,
 }
 
 /// Daemon counters, for diagnostics and the benchmark.
@@ -358,6 +390,11 @@ pub enum ErrorKind {
     Timeout,
     /// The daemon is not connected to PipeWire (it keeps trying).
     PipewireUnavailable,
+    /// `@focused` was asked for, but no compositor the daemon can follow is there
+    /// (neither Hyprland nor sway named in the environment), or it went away.
+    NoCompositor,
+    /// `@focused` was asked for while no window has the focus.
+    NoFocus,
     /// Too many connections, or the daemon is shutting down.
     Busy,
     Internal,

@@ -202,7 +202,31 @@ fn sample_app() -> AppState {
             volume: Some(45.0),
             muted: false,
         }],
+        window: None,
     }
+}
+
+#[test]
+fn focused_replies_carry_the_window() {
+    let mut app = sample_app();
+    app.app = FOCUSED_TARGET.into();
+    app.window = Some(Box::new(WindowInfo {
+        class: "vesktop".into(),
+        title: "Discord | #general".into(),
+        pid: Some(4242),
+        matched_by: Some(MatchedBy::Pid),
+    }));
+    let ok: Reply = Ok(Response::App(app));
+    let line = reply_to_line(&ok);
+    assert!(
+        line.contains(r#""window":{"class":"vesktop","title":"Discord | #general","pid":4242,"matched_by":"pid"}"#),
+        "{line}"
+    );
+    assert_eq!(reply_from_line(&line).unwrap(), ok);
+    // Other apps' replies do not mention a window at all.
+    assert!(!reply_to_line(&Ok(Response::App(sample_app()))).contains("window"));
+    let e = Error::new(ErrorKind::NoCompositor, "x");
+    assert!(reply_to_line(&Err(e)).contains(r#""error":"no_compositor""#));
 }
 
 #[test]
