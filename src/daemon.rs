@@ -113,6 +113,7 @@ pub fn run(opts: Options) -> Result<(), StartError> {
 
     let waybar = waybar::Signaller::spawn(config.waybar_signal).map_err(StartError::Io)?;
     let (events_tx, events_rx) = smol::channel::unbounded::<Event>();
+    let key_config = config.clone();
     let pw = PipewireThread::spawn(config, events_tx).map_err(StartError::Pipewire)?;
     let hub = Hub::new(pw, waybar, connection_cap());
     eprintln!(
@@ -122,6 +123,8 @@ pub fn run(opts: Options) -> Result<(), StartError> {
     );
 
     let ex = Rc::new(smol::LocalExecutor::new());
+    let keys = crate::keys::Keys::new(hub.clone(), ex.clone(), &key_config);
+    crate::compositor::start(&ex, hub.clone(), keys.clone());
     // PipeWire events to subscribers and waybar.
     ex.spawn({
         let hub = hub.clone();
@@ -150,6 +153,7 @@ pub fn run(opts: Options) -> Result<(), StartError> {
                 match loaded {
                     Ok(config) => {
                         hub.waybar.set_offset(config.waybar_signal);
+                        keys.set_config(&config);
                         hub.send(Command::SetConfig(config));
                         eprintln!("audio-daemon: configuration reloaded");
                     }

@@ -4,8 +4,10 @@
 //! wire protocol lives in its own crate, `audio-daemon-ipc`, shared with `audioctl` and any
 //! third-party client; it is re-exported here as [`protocol`] for the daemon's own use.
 
+pub mod compositor;
 pub mod config;
 pub mod daemon;
+pub mod keys;
 pub mod lines;
 pub mod matching;
 pub mod procs;

@@ -214,7 +214,7 @@ impl State {
             )),
             Focus::Lost { compositor } => Some(Error::new(
                 ErrorKind::NoCompositor,
-                format!("lost the connection to {compositor}; the daemon keeps reconnecting"),
+                format!("not connected to {compositor} (not started yet, or gone); the daemon keeps trying"),
             )),
             Focus::Nothing if changing => {
                 Some(Error::new(ErrorKind::NoFocus, "no window has the focus"))

@@ -68,6 +68,8 @@ pub struct Session {
     dir: TempDir,
     bin_dir: PathBuf,
     pub sink_id: u32,
+    /// Variables every command of the session gets (see [`Session::set_env`]).
+    env: Vec<(String, String)>,
 }
 
 fn need(program: &str) -> Result<(), String> {
@@ -118,6 +120,7 @@ impl Session {
             dir,
             bin_dir: bin_dir.to_owned(),
             sink_id: 0,
+            env: Vec::new(),
         };
         // dbus prints its address once it listens: that is the readiness signal.
         let mut dbus = die_with_parent(&mut s.command("dbus-daemon"))
@@ -203,8 +206,42 @@ impl Session {
             .env("XDG_STATE_HOME", d.join("state"))
             .env_remove("PIPEWIRE_REMOTE")
             .env_remove("AUDIO_DAEMON_SOCKET")
+            // Never the desktop the tests happen to run on: a compositor is only what
+            // a test sets with `set_env`.
+            .env_remove("SWAYSOCK")
+            .env_remove("I3SOCK")
+            .env_remove("HYPRLAND_INSTANCE_SIGNATURE")
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("DISPLAY")
             .stdin(Stdio::null());
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
         c
+    }
+
+    /// Gives every later command of the session `key=value` (e.g. the `SWAYSOCK` of a
+    /// compositor the test started).
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_owned(), value.to_owned()));
+    }
+
+    /// Starts a long-lived helper process (a compositor, a terminal) that dies with the
+    /// session: killed by PID when the session is dropped.
+    pub fn spawn_owned(&mut self, mut cmd: Command, name: &'static str) -> Result<u32, String> {
+        let child = die_with_parent(&mut cmd)
+            .spawn()
+            .map_err(|e| format!("{name}: {e}"))?;
+        let pid = child.id();
+        self.procs.push(Proc { child, name });
+        Ok(pid)
+    }
+
+    /// Kills one process started with [`Session::spawn_owned`], by PID; returns whether
+    /// it was there.
+    pub fn kill_owned(&mut self, pid: u32) -> bool {
+        let before = self.procs.len();
+        self.procs.retain(|p| p.child.id() != pid);
+        before != self.procs.len()
     }
 
     fn spawn_quiet(&mut self, program: &'static str, args: &[&str]) -> Result<(), String> {

@@ -7,7 +7,10 @@
 //!
 //! Output (stdout, one line each): `node ID` for every stream once it is streaming (or,
 //! with `--no-link`, paused with an id), `ready` once the first `--count` streams are,
-//! `removed ID` after a remove.
+//! `removed ID` after a remove; with `--report-volume`, `volume ID NS V…` whenever a
+//! stream's channel volumes change (NS: CLOCK_MONOTONIC nanoseconds when the stream
+//! learnt of it, V: linear gains), so a benchmark can time "applied" from the stream's
+//! side, independently of the daemon.
 //! Commands (stdin, one per line): `add` (one more stream), `remove ID`. EOF on stdin
 //! ends the program, so a harness that dies takes its streams with it.
 
@@ -25,7 +28,8 @@ use std::process::ExitCode;
 use std::rc::Rc;
 
 const USAGE: &str = "\
-usage: audio-daemon-streams [--count N] [--channels N] [--no-link] [--prop KEY=VALUE]...
+usage: audio-daemon-streams [--count N] [--channels N] [--no-link] [--report-volume]
+                            [--prop KEY=VALUE]...
 
 Creates N (default 1) silent playback streams with the given node properties and keeps
 them until stdin closes. Prints `node ID` per stream and `ready` when all have ids.
@@ -35,6 +39,7 @@ struct Opts {
     count: usize,
     channels: u32,
     link: bool,
+    report_volume: bool,
     props: Vec<(String, String)>,
 }
 
@@ -43,6 +48,7 @@ fn parse_args() -> Result<Opts, String> {
         count: 1,
         channels: 2,
         link: true,
+        report_volume: false,
         props: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -57,6 +63,7 @@ fn parse_args() -> Result<Opts, String> {
                 }
             }
             "--no-link" => o.link = false,
+            "--report-volume" => o.report_volume = true,
             "--prop" => {
                 let v = value()?;
                 let (k, v) = v.split_once('=').ok_or("--prop takes KEY=VALUE")?;
@@ -145,6 +152,7 @@ impl App {
         let index = self.streams.borrow().len();
         let announced = std::cell::Cell::new(false);
         let link = self.opts.link;
+        let report = self.opts.report_volume;
         let listener = stream
             .add_local_listener::<()>()
             .state_changed(move |s, _, _, new| {
@@ -175,6 +183,23 @@ impl App {
                         }
                     }
                 }
+            })
+            .control_info(move |s, _, id, control| {
+                if !report || id != spa::sys::SPA_PROP_channelVolumes || control.is_null() {
+                    return;
+                }
+                let t = monotonic_ns();
+                // SAFETY: PipeWire passes a valid control for the duration of the call;
+                // `values` holds `n_values` floats.
+                let values = unsafe {
+                    let c = &*control;
+                    if c.values.is_null() {
+                        return;
+                    }
+                    std::slice::from_raw_parts(c.values, c.n_values as usize)
+                };
+                let v: Vec<String> = values.iter().map(|x| format!("{x}")).collect();
+                say(&format!("volume {} {t} {}", s.node_id(), v.join(" ")));
             })
             .process(|s, _| {
                 // Silence: the buffer's memory is whatever it was; zero what we hand over.
@@ -217,6 +242,17 @@ impl App {
         }
         say(&format!("removed {node}"));
     }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: the clock every process on the machine shares.
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is valid for writes.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 enum Input {

@@ -1,0 +1,184 @@
+//! The checks: `@focused` follows sway's focus, only the focused window's streams
+//! change (a direct child and a grandchild stream process), a window without streams is
+//! named in the error, keys bound with `nop` and with `exec audioctl` work, subscribers
+//! and waybar see the focused app, and the daemon finds a restarted sway by itself.
+//! Every volume is read back with `wpctl`.
+
+use crate::session::Desk;
+use audio_daemon_ipc::{ErrorKind, Event, Request, Response};
+use audio_daemon_testkit::{wait_until, Client};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn binds(audioctl: &Path) -> String {
+    format!(
+        "bindsym Mod4+F1 nop audio-daemon up @focused 5\n\
+         bindsym Mod4+F2 exec {} down @focused 5\n\
+         bindsym Mod4+F3 nop audio-daemon mute @focused\n",
+        audioctl.display()
+    )
+}
+
+fn step(name: &str, r: Result<(), String>) -> Result<(), String> {
+    match r {
+        Ok(()) => {
+            println!("ok   {name}");
+            Ok(())
+        }
+        Err(e) => Err(format!("{name}: {e}")),
+    }
+}
+
+/// A stream helper command line for a window, with a unique name and role (WirePlumber
+/// restores volumes per role; unique roles keep the streams apart).
+fn helper(bin: &Path, name: &str) -> String {
+    format!(
+        "{} --prop application.name={name} --prop media.role={name}",
+        bin.display()
+    )
+}
+
+pub fn run(bin_dir: &Path) -> Result<(), String> {
+    let started = Instant::now();
+    let mut d = Desk::start(bin_dir, &binds(&bin_dir.join("audioctl")))?;
+    d.start_daemon("{}")?;
+    let h = bin_dir.join("audio-daemon-streams");
+    // w1 plays from its own child (foot runs the helper); w2 from a grandchild, as
+    // Chromium and Electron apps do (foot runs sh, which runs the helper and stays).
+    let w1_line = helper(&h, "focus-w1");
+    let w1_args: Vec<&str> = w1_line.split(' ').collect();
+    d.window("w1", &w1_args)?;
+    let w2_line = format!("{}; true", helper(&h, "focus-w2"));
+    d.window("w2", &["sh", "-c", &w2_line])?;
+    d.window("w3", &["cat"])?;
+    let s1 = d.wait_stream("focus-w1")?;
+    let s2 = d.wait_stream("focus-w2")?;
+    for id in [s1, s2] {
+        d.s.wpctl_set_volume(id, "0.5")?;
+        d.expect_wpctl(id, 50.0, "start at 50 %")?;
+    }
+    println!(
+        "-- sway, PipeWire, daemon and three windows up in {:?}",
+        started.elapsed()
+    );
+
+    step(
+        "focus w1, audioctl up @focused 10: only w1's stream moves",
+        {
+            d.focus("w1")?;
+            let (code, _, err) = d.audioctl(&["up", "@focused", "10"])?;
+            (code == 0).then_some(()).ok_or(err)?;
+            d.expect_wpctl(s1, 60.0, "w1 raised")?;
+            d.expect_wpctl(s2, 50.0, "w2 untouched")
+        },
+    )?;
+
+    step(
+        "focus w2 (a grandchild plays), up 10: only w2 moves, matched by pid",
+        {
+            d.focus("w2")?;
+            let (code, out, err) = d.audioctl(&["up", "@focused", "10", "--json"])?;
+            (code == 0).then_some(()).ok_or(err)?;
+            d.expect_wpctl(s2, 60.0, "w2 raised")?;
+            d.expect_wpctl(s1, 60.0, "w1 untouched")?;
+            out.contains(r#""matched_by":"pid""#)
+                .then_some(())
+                .ok_or(format!("reply does not say matched_by pid: {out}"))
+        },
+    )?;
+
+    step("focus w3 (no stream): no_streams naming class and title", {
+        d.focus("w3")?;
+        match d.call(Request::Up {
+            app: "@focused".into(),
+            amount: None,
+        })? {
+            Err(e) if e.kind == ErrorKind::NoStreams && e.message.contains("w3 \"w3 title\"") => {
+                Ok(())
+            }
+            other => Err(format!("expected no_streams naming w3: {other:?}")),
+        }?;
+        let (code, _, err) = d.audioctl(&["up", "@focused"])?;
+        (code == 1 && err.contains("w3"))
+            .then_some(())
+            .ok_or(format!("audioctl: exit {code}, {err}"))
+    })?;
+
+    step(
+        "key bound to `nop audio-daemon up @focused 5` (no process)",
+        {
+            d.focus("w1")?;
+            d.wtype(&["-M", "logo", "-k", "F1", "-m", "logo"])?;
+            d.expect_wpctl(s1, 65.0, "w1 up by the nop key")?;
+            d.expect_wpctl(s2, 60.0, "w2 untouched")
+        },
+    )?;
+
+    step("key bound to `exec audioctl down @focused 5`", {
+        d.wtype(&["-M", "logo", "-k", "F2", "-m", "logo"])?;
+        d.expect_wpctl(s1, 60.0, "w1 down by the exec key")?;
+        d.expect_wpctl(s2, 60.0, "w2 untouched")
+    })?;
+
+    step(
+        "subscribers and waybar see the focused app and its volume",
+        {
+            let mut c = Client::connect(&d.daemon().socket)?;
+            match c.call(&Request::Subscribe)? {
+                Ok(Response::Subscribed) => {}
+                other => return Err(format!("subscribe: {other:?}")),
+            }
+            d.wtype(&["-M", "logo", "-k", "F3", "-m", "logo"])?; // mute w1, so the event differs
+            d.swaymsg(&["[app_id=\"w2\"] focus"])?;
+            let mut seen = false;
+            while !seen {
+                let line = c.read_line()?.ok_or("subscriber closed")?;
+                if let Ok(Event::App(a)) = Event::from_line(&line) {
+                    seen = a.app == "@focused"
+                        && a.volume == Some(60.0)
+                        && a.window.as_ref().is_some_and(|w| w.class == "w2");
+                }
+            }
+            let (code, out, err) = d.audioctl(&["waybar", "@focused"])?;
+            (code == 0
+                && out.contains(r#""percentage":60"#)
+                && out.contains(r#""tooltip":"w2: 60%"#))
+            .then_some(())
+            .ok_or(format!("waybar: exit {code} {out} {err}"))?;
+            d.expect_wpctl(s1, 60.0, "w1 still at 60 (muted, not moved)")?;
+            d.s.wpctl_volume(s1)
+                .is_some_and(|(_, m)| m)
+                .then_some(())
+                .ok_or("the nop mute key did not mute w1".to_owned())
+        },
+    )?;
+
+    step(
+        "sway restarts: no_compositor meanwhile, then found again",
+        {
+            d.kill_sway();
+            wait_until(
+                Duration::from_secs(10),
+                "no_compositor after sway died",
+                || {
+                    matches!(d.call(Request::Get { app: "@focused".into() }),
+                     Ok(Err(e)) if e.kind == ErrorKind::NoCompositor)
+                },
+            )?;
+            d.start_sway()?;
+            // The daemon's SWAYSOCK names the dead sway: it must find the new socket itself.
+            let line = helper(&h, "focus-w4");
+            let args: Vec<&str> = line.split(' ').collect();
+            d.window("w4", &args)?;
+            let s4 = d.wait_stream("focus-w4")?;
+            d.s.wpctl_set_volume(s4, "0.3")?;
+            d.expect_wpctl(s4, 30.0, "w4 at 30")?;
+            d.focus("w4")?;
+            d.wtype(&["-M", "logo", "-k", "F1", "-m", "logo"])?;
+            d.expect_wpctl(s4, 35.0, "w4 up by the nop key after the restart")
+        },
+    )?;
+
+    println!("-- all checks passed in {:?}", started.elapsed());
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! Following the compositor: the focused window (for `@focused`) and key bindings that
+//! reach the daemon without starting a process.
+//!
+//! Which compositor is the one the environment names: `HYPRLAND_INSTANCE_SIGNATURE`
+//! (Hyprland), else `SWAYSOCK` or `I3SOCK` (sway, i3-compatible). With neither, the
+//! daemon runs without: `@focused` answers `no_compositor`. The connection runs as a task
+//! on the daemon's executor, is event-driven (no polling), and is re-made every
+//! [`RETRY`] after the compositor goes away, finding a restarted one by scanning the
+//! runtime directory (its socket path or signature is new). Everything read from the
+//! compositor is untrusted input: bounded, parsed with defaults, never a panic.
+
+pub mod hyprland;
+pub mod nop;
+pub mod sway;
+
+use crate::keys::Keys;
+use crate::pw::Command;
+use crate::server::Hub;
+use crate::state::Focus;
+use nop::KeyCommand;
+use smol::Timer;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// How often to look for a compositor that went away.
+pub const RETRY: Duration = Duration::from_secs(1);
+
+/// What a compositor connection reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Focus(Focus),
+    /// A binding's `nop audio-daemon …` command (or why it is not a valid one).
+    Command(Result<KeyCommand, String>),
+}
+
+pub(crate) fn nop_command(command: &str) -> Option<Result<KeyCommand, String>> {
+    nop::parse(command)
+}
+
+/// The compositor named in the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Hyprland {
+        runtime_dir: PathBuf,
+        signature: String,
+    },
+    Sway {
+        socket: PathBuf,
+        runtime_dir: Option<PathBuf>,
+    },
+}
+
+impl Kind {
+    /// Reads the environment (through `var`, so tests need not change it).
+    pub fn detect(var: impl Fn(&str) -> Option<String>) -> Option<Kind> {
+        let var = |k: &str| var(k).filter(|v| !v.is_empty());
+        let runtime_dir = var("XDG_RUNTIME_DIR").map(PathBuf::from);
+        if let (Some(signature), Some(runtime_dir)) =
+            (var("HYPRLAND_INSTANCE_SIGNATURE"), runtime_dir.clone())
+        {
+            return Some(Kind::Hyprland {
+                runtime_dir,
+                signature,
+            });
+        }
+        let socket = var("SWAYSOCK").or_else(|| var("I3SOCK"))?;
+        Some(Kind::Sway {
+            socket: socket.into(),
+            runtime_dir,
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Hyprland { .. } => "Hyprland",
+            Kind::Sway { .. } => "sway",
+        }
+    }
+}
+
+/// Starts following the compositor the environment names, if any: focus facts go to
+/// the PipeWire thread, bound commands to `keys`.
+pub fn start(ex: &Rc<smol::LocalExecutor<'static>>, hub: Rc<Hub>, keys: Rc<Keys>) {
+    let Some(kind) = Kind::detect(|k| std::env::var(k).ok()) else {
+        eprintln!(
+            "audio-daemon: no compositor named in the environment (HYPRLAND_INSTANCE_SIGNATURE, \
+             SWAYSOCK): @focused and compositor keys are off"
+        );
+        return;
+    };
+    hub.send(Command::Focus(Focus::Lost {
+        compositor: kind.name(),
+    }));
+    ex.spawn(follow(kind, move |o| match o {
+        Output::Focus(f) => {
+            if matches!(f, Focus::Lost { .. }) {
+                keys.release_all();
+            }
+            hub.send(Command::Focus(f));
+        }
+        Output::Command(c) => keys.command(c, Instant::now()),
+    }))
+    .detach();
+}
+
+/// Follows the compositor forever, reconnecting; `emit` gets every output, and a
+/// [`Focus::Lost`] whenever the connection is down.
+pub async fn follow(kind: Kind, mut emit: impl FnMut(Output)) {
+    let name = kind.name();
+    let mut logged_absent = false;
+    loop {
+        let ended = match &kind {
+            Kind::Hyprland {
+                runtime_dir,
+                signature,
+            } => match hyprland::find_instance(runtime_dir, Some(signature)) {
+                Some(inst) => {
+                    logged_absent = false;
+                    eprintln!("audio-daemon: following Hyprland at {}", inst.dir.display());
+                    Some(
+                        hyprland::session(&inst, &mut emit)
+                            .await
+                            .map_err(|e| e.to_string()),
+                    )
+                }
+                None => None,
+            },
+            Kind::Sway {
+                socket,
+                runtime_dir,
+            } => match sway::find_socket(Some(socket), runtime_dir.as_deref()) {
+                Some(path) => {
+                    logged_absent = false;
+                    eprintln!("audio-daemon: following sway at {}", path.display());
+                    Some(
+                        sway::session(&path, &mut emit)
+                            .await
+                            .map_err(|e| e.to_string()),
+                    )
+                }
+                None => None,
+            },
+        };
+        match ended {
+            Some(Err(e)) => eprintln!("audio-daemon: lost {name} ({e}); reconnecting"),
+            Some(Ok(())) => eprintln!("audio-daemon: {name} closed the connection; reconnecting"),
+            None if !logged_absent => {
+                logged_absent = true;
+                eprintln!("audio-daemon: {name} is not running; looking for it every {RETRY:?}");
+            }
+            None => {}
+        }
+        emit(Output::Focus(Focus::Lost { compositor: name }));
+        Timer::after(RETRY).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_environment_names_the_compositor() {
+        assert_eq!(Kind::detect(env(&[])), None);
+        assert_eq!(Kind::detect(env(&[("SWAYSOCK", "")])), None);
+        assert_eq!(
+            Kind::detect(env(&[
+                ("SWAYSOCK", "/run/s.sock"),
+                ("XDG_RUNTIME_DIR", "/run")
+            ])),
+            Some(Kind::Sway {
+                socket: "/run/s.sock".into(),
+                runtime_dir: Some("/run".into())
+            })
+        );
+        assert!(matches!(
+            Kind::detect(env(&[("I3SOCK", "/i3")])),
+            Some(Kind::Sway { .. })
+        ));
+        // Hyprland sets both when sway's variables leak in from a parent session.
+        assert_eq!(
+            Kind::detect(env(&[
+                ("SWAYSOCK", "/run/s.sock"),
+                ("HYPRLAND_INSTANCE_SIGNATURE", "sig"),
+                ("XDG_RUNTIME_DIR", "/run")
+            ])),
+            Some(Kind::Hyprland {
+                runtime_dir: "/run".into(),
+                signature: "sig".into()
+            })
+        );
+    }
+}
