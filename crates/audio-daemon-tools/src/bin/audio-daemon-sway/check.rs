@@ -66,8 +66,10 @@ pub fn run(bin_dir: &Path) -> Result<(), String> {
         "focus w1, audioctl up @focused 10: only w1's stream moves",
         {
             d.focus("w1")?;
-            let (code, _, err) = d.audioctl(&["up", "@focused", "10"])?;
-            (code == 0).then_some(()).ok_or(err)?;
+            let (code, out, err) = d.audioctl(&["up", "@focused", "10"])?;
+            (code == 0)
+                .then_some(())
+                .ok_or(format!("audioctl exit {code}: {out}{err}"))?;
             d.expect_wpctl(s1, 60.0, "w1 raised")?;
             d.expect_wpctl(s2, 50.0, "w2 untouched")
         },
@@ -78,7 +80,9 @@ pub fn run(bin_dir: &Path) -> Result<(), String> {
         {
             d.focus("w2")?;
             let (code, out, err) = d.audioctl(&["up", "@focused", "10", "--json"])?;
-            (code == 0).then_some(()).ok_or(err)?;
+            (code == 0)
+                .then_some(())
+                .ok_or(format!("audioctl exit {code}: {out}{err}"))?;
             d.expect_wpctl(s2, 60.0, "w2 raised")?;
             d.expect_wpctl(s1, 60.0, "w1 untouched")?;
             out.contains(r#""matched_by":"pid""#)
