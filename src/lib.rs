@@ -13,6 +13,7 @@ pub mod matching;
 pub mod procs;
 pub mod pw;
 pub mod server;
+pub mod shortcuts;
 pub mod state;
 pub mod volume;
 pub mod waybar;

@@ -92,6 +92,13 @@ pub fn start(ex: &Rc<smol::LocalExecutor<'static>>, hub: Rc<Hub>, keys: Rc<Keys>
     hub.send(Command::Focus(Focus::Lost {
         compositor: kind.name(),
     }));
+    if let Kind::Hyprland {
+        runtime_dir,
+        signature,
+    } = &kind
+    {
+        start_shortcuts(ex, runtime_dir, signature, &keys);
+    }
     ex.spawn(follow(kind, move |o| match o {
         Output::Focus(f) => {
             if matches!(f, Focus::Lost { .. }) {
@@ -102,6 +109,37 @@ pub fn start(ex: &Rc<smol::LocalExecutor<'static>>, hub: Rc<Hub>, keys: Rc<Keys>
         Output::Command(c) => keys.command(c, Instant::now()),
     }))
     .detach();
+}
+
+/// Registers the configured keys as Hyprland global shortcuts and feeds their presses
+/// and releases to `keys`.
+fn start_shortcuts(
+    ex: &Rc<smol::LocalExecutor<'static>>,
+    runtime_dir: &std::path::Path,
+    signature: &str,
+    keys: &Rc<Keys>,
+) {
+    match crate::shortcuts::spawn(
+        runtime_dir.to_owned(),
+        signature.to_owned(),
+        keys.described(),
+    ) {
+        Ok((handle, events)) => {
+            keys.set_shortcuts(handle);
+            let keys = keys.clone();
+            ex.spawn(async move {
+                while let Ok(ev) = events.recv().await {
+                    if ev.pressed {
+                        keys.press(&ev.id, ev.at);
+                    } else {
+                        keys.release(&ev.id, ev.at);
+                    }
+                }
+            })
+            .detach();
+        }
+        Err(e) => eprintln!("audio-daemon: cannot start the global shortcuts thread: {e}"),
+    }
 }
 
 /// Follows the compositor forever, reconnecting; `emit` gets every output, and a

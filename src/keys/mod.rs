@@ -36,6 +36,8 @@ pub struct Keys {
     held: RefCell<HashMap<String, (u64, Sender<Instant>)>>,
     presses: std::cell::Cell<u64>,
     last_error: RefCell<String>,
+    /// Hyprland's global shortcuts, when the daemon registers them (see `shortcuts`).
+    shortcuts: RefCell<Option<crate::shortcuts::Handle>>,
 }
 
 impl Keys {
@@ -48,6 +50,7 @@ impl Keys {
             held: RefCell::default(),
             presses: Default::default(),
             last_error: RefCell::default(),
+            shortcuts: RefCell::default(),
         });
         k.set_config(config);
         k
@@ -61,11 +64,23 @@ impl Keys {
             .map(|(id, k)| (id.as_str().to_owned(), k.clone()))
             .collect();
         *self.ramp.borrow_mut() = config.ramp;
+        if let Some(h) = self.shortcuts.borrow().as_ref() {
+            h.set_keys(self.described());
+        }
     }
 
-    /// Key ids of the current config (what the Hyprland shortcuts register).
-    pub fn ids(&self) -> Vec<String> {
-        self.keys.borrow().keys().cloned().collect()
+    /// (id, description) of every key, for registering them as global shortcuts.
+    pub fn described(&self) -> Vec<(String, String)> {
+        self.keys
+            .borrow()
+            .iter()
+            .map(|(id, k)| (id.clone(), describe(&k.request)))
+            .collect()
+    }
+
+    /// Keeps the shortcut registrations in step with the config from now on.
+    pub fn set_shortcuts(&self, handle: crate::shortcuts::Handle) {
+        *self.shortcuts.borrow_mut() = Some(handle);
     }
 
     /// A bound command arrived at `at`.
@@ -190,5 +205,15 @@ impl Keys {
             eprintln!("audio-daemon: {message}");
             *last = message;
         }
+    }
+}
+
+/// What a key does, for the compositor's list of shortcuts (`hyprctl globalshortcuts`).
+fn describe(r: &Request) -> String {
+    let w = r.to_wire();
+    let app = w.app.unwrap_or_default();
+    match w.amount {
+        Some(a) => format!("audio-daemon: {} {app} {a}", w.action),
+        None => format!("audio-daemon: {} {app}", w.action),
     }
 }
