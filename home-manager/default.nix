@@ -1,6 +1,7 @@
 # home-manager module for audio-daemon: the user service and its JSON config
-# (this file), Hyprland volume keys in hyprlang or Lua (hyprland.nix) and
-# waybar modules (waybar.nix).
+# (this file), Hyprland volume keys in hyprlang or Lua (hyprland.nix), sway
+# volume keys (sway.nix), both as exec or IPC binds (binds.nix), and waybar
+# modules (waybar.nix).
 #
 # Usable on its own (`imports = [ ./home-manager ]`) or through the flake's
 # `homeModules.audio-daemon` (also `homeManagerModules.audio-daemon`).
@@ -27,6 +28,7 @@ in
 {
   imports = [
     ./hyprland.nix
+    ./sway.nix
     ./waybar.nix
   ];
 

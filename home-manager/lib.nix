@@ -11,11 +11,14 @@ rec {
     twitch = "Twitch";
     music = "Music";
   };
-  # `@sink` / `@source` always resolve to WirePlumber's defaults; their labels
-  # come from `key_name` in src/state/view.rs.
+  # `@sink` / `@source` always resolve to WirePlumber's defaults, `@focused` to
+  # the focused window's streams; their labels come from `key_name` in
+  # src/state/view.rs.
   targetLabels = {
     "@sink" = "Speakers";
     "@source" = "Microphone";
+    # The daemon labels it with the focused window's app; this is its fallback.
+    "@focused" = "Focused window";
   };
 
   builtinsEnabled = cfg.settings.builtin_apps or true;

@@ -44,6 +44,15 @@ for line in r["hyprlang"]["bindl"]:
     print(f"bindl = {line}")
 section("Hyprland (configType = \"lua\"): hyprland.lua, bind section")
 print(r["luaBinds"])
+section("Hyprland, mode = \"ipc\" (hyprlang): settings.bindl")
+for line in r["binds"]["hyprlangIpc"]:
+    print(f"bindl = {line}")
+section("mode = \"ipc\": the daemon's settings.keys")
+print(json.dumps(r["binds"]["daemonKeys"], indent=2, sort_keys=True))
+for mode in ("Exec", "Ipc"):
+    section(f"sway, mode = \"{mode.lower()}\": config.keybindings (ours)")
+    for k, v in sorted(r["binds"][f"sway{mode}"].items()):
+        print(f"bindsym {k} {v}")
 section("waybar: programs.waybar.settings.mainBar (generated parts)")
 print(json.dumps(r["waybar"], indent=2, sort_keys=True, ensure_ascii=False))
 section("systemd: audio-daemon.service")

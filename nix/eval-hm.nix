@@ -166,7 +166,19 @@ let
       "  actual:   ${builtins.toJSON actual}"
     ]) (expected == actual);
 
-  checks = [
+  binds = import ./eval-hm-binds.nix {
+    inherit
+      lib
+      evalHome
+      failedAssertions
+      baseConfig
+      audioctl
+      expect
+      expectEq
+      ;
+  };
+
+  checks = binds.checks ++ [
     (expectEq "no failed assertions for a valid config" [ ] (
       failedAssertions hyprlang
       ++ failedAssertions lua
@@ -383,5 +395,6 @@ assert lib.all lib.id checks;
     waybarList = failedAssertions waybarList;
     waybarNoBar = failedAssertions waybarNoBar;
   };
+  binds = binds.results;
   checksPassed = lib.length checks;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Renders what the home-manager module makes home-manager write (see
 # nix/golden/render.nix) and compares it with the golden files in nix/golden/:
-# hyprland.conf, hyprland.lua, waybar-config.json, audio-daemon.service.
+# hyprland.conf, hyprland.lua, waybar-config.json, audio-daemon.service, and the
+# ipc-mode renders hyprland-ipc.conf, hyprland-ipc.lua, sway-ipc.conf, config-ipc.json.
 #
 #   HM_SRC=/path/to/home-manager NIXPKGS_LIB_SRC=/path/to/nixpkgs.lib nix/render-golden.sh [--update]
 #
@@ -51,7 +52,8 @@ for name, text in files.items():
         f.write(placeholders(text))
 PY
 
-names=(audio-daemon.service hyprland.conf hyprland.lua waybar-config.json)
+names=(audio-daemon.service hyprland.conf hyprland.lua waybar-config.json
+  hyprland-ipc.conf hyprland-ipc.lua sway-ipc.conf config-ipc.json)
 if $update; then
   for name in "${names[@]}"; do
     cp "$work/out/$name" "$golden/$name"

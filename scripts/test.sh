@@ -14,11 +14,17 @@ cargo test --workspace --all-targets
 echo "== shared scenario (nixos-tests/scenario.sh) against a private PipeWire"
 ./target/debug/audio-daemon-demo --scenario nixos-tests/scenario.sh
 
+echo "== @focused and compositor keys on real headless sway (as nobody, in a PID namespace)"
+./target/debug/audio-daemon-sway check
+
 echo "== benchmark smoke run (functional checks only, no timing assertions)"
 # Release build: the debug daemon is slow enough under stream churn for PipeWire to
 # drop its connection (a known issue, see the issue-4 note).
 scripts/build-release.sh
 ./target/release/audio-daemon-bench --quick --json "$(mktemp -d)/bench.json"
+# Key to PipeWire applied on headless sway (nop+IPC, exec audioctl, exec wpctl) and a
+# held key's ramp; fails only on a functional failure (the ramp check), never on timing.
+./target/release/audio-daemon-sway bench --quick
 
 echo "== protocol reference in README.md and the ipc crate agree"
 scripts/check-protocol-docs.sh

@@ -6,6 +6,9 @@
 #   file home-manager wrote, see nix/hm-home.nix);
 # - waybar-config.json: the list of bars home-manager's waybar module passes
 #   to `pkgs.formats.json`, pretty-printed by nix/render-golden.sh as jq does.
+# - hyprland-ipc.conf, hyprland-ipc.lua, config-ipc.json: the same home with
+#   hyprland.mode = "ipc" (global shortcuts and the daemon config registering them);
+# - sway-ipc.conf: sway's config with the binds in mode "ipc" (`nop audio-daemon`).
 # nix/render-golden.sh compares them with the files beside this one.
 {
   lib,
@@ -50,7 +53,41 @@ let
   hyprlang = home.evalHome [ (example "hyprlang") ];
   lua = home.evalHome [ (example "lua") ];
 
-  failed = home.failedAssertions hyprlang ++ home.failedAssertions lua;
+  # The same home with keys that start no process (README: "Keys without a process"):
+  # Hyprland global shortcuts, and sway `nop` binds.
+  ipc = {
+    services.audio-daemon.hyprland.mode = "ipc";
+  };
+  hyprlangIpc = home.evalHome [
+    (example "hyprlang")
+    ipc
+  ];
+  luaIpc = home.evalHome [
+    (example "lua")
+    ipc
+  ];
+  swayIpc = home.evalHome [
+    (removeAttrs (example "hyprlang") [ "wayland" ])
+    {
+      services.audio-daemon.hyprland.enable = lib.mkForce false;
+      services.audio-daemon.sway = {
+        enable = true;
+        mode = "ipc";
+      };
+      wayland.windowManager.sway = {
+        enable = true;
+        config.bars = [ ];
+      };
+    }
+  ];
+
+  failed = lib.concatMap home.failedAssertions [
+    hyprlang
+    lua
+    hyprlangIpc
+    luaIpc
+    swayIpc
+  ];
 in
 assert lib.assertMsg (failed == [ ]) (lib.concatStringsSep "\n" failed);
 {
@@ -58,6 +95,12 @@ assert lib.assertMsg (failed == [ ]) (lib.concatStringsSep "\n" failed);
     "hyprland.conf" = hyprlang.xdg.configFile."hypr/hyprland.conf".text;
     "hyprland.lua" = lua.xdg.configFile."hypr/hyprland.lua".text;
     "audio-daemon.service" = home.unitText hyprlang "audio-daemon";
+    "hyprland-ipc.conf" = hyprlangIpc.xdg.configFile."hypr/hyprland.conf".text;
+    "hyprland-ipc.lua" = luaIpc.xdg.configFile."hypr/hyprland.lua".text;
+    "sway-ipc.conf" = swayIpc.xdg.configFile."sway/config".source.standInText;
   };
-  json."waybar-config.json" = hyprlang.xdg.configFile."waybar/config".source.standInValue;
+  json = {
+    "waybar-config.json" = hyprlang.xdg.configFile."waybar/config".source.standInValue;
+    "config-ipc.json" = hyprlangIpc.xdg.configFile."audio-daemon/config.json".source.standInValue;
+  };
 }

@@ -78,6 +78,10 @@ in
 lib.genAttrs [
   "coreutils"
   "dbus"
+  "xvfb-run"
+  "findutils"
+  "dmenu"
+  "foot"
   "glibcLocales"
   "hyprland"
   "procps"
@@ -120,4 +124,8 @@ lib.genAttrs [
   symlinkJoin = { name, ... }: standIn name;
   runCommand = name: _: _: standIn name;
   emptyDirectory = standIn "empty-directory";
+  # home-manager's sway module builds its default package with `.override`.
+  sway = standIn "sway" // {
+    override = _: standIn "sway";
+  };
 }
