@@ -86,8 +86,7 @@ fn measure(d: &mut Desk, ctl: &Path, volumes: &Volumes, rounds: usize) -> Result
     }
     d.swaymsg(&["bindsym --release Mod4+F7 nop audio-daemon release bench-up"])?;
     let events = Bindings::subscribe(&d.swaysock)?;
-    d.s.wpctl_set_volume(id, "0.5")?;
-    d.expect_wpctl(id, 50.0, "probe at 50 %")?;
+    d.set_wpctl(id, 50.0)?;
     let timeout = Duration::from_secs(5);
     // N, A, W; each round presses all three, up then down in alternate rounds.
     let mut lat: [Vec<i64>; 3] = Default::default();
@@ -161,8 +160,7 @@ fn stats(d: &Desk) -> Result<(u64, u64), String> {
 
 /// A held key: press, hold about a second, release; check the ramp's end.
 fn hold(d: &Desk, id: u32, events: &Bindings, volumes: &Volumes) -> Result<(), String> {
-    d.s.wpctl_set_volume(id, "0.3")?;
-    d.expect_wpctl(id, 30.0, "probe at 30 %")?;
+    d.set_wpctl(id, 30.0)?;
     let start = d.get(APP)?.volume.ok_or("no volume")?;
     let (req0, set0) = stats(d)?;
     events.drain();

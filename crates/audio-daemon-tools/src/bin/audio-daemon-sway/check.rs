@@ -10,13 +10,22 @@ use audio_daemon_testkit::{wait_until, Client};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn binds(audioctl: &Path) -> String {
+fn binds(audioctl: &Path, golden: &str) -> String {
     format!(
         "bindsym Mod4+F1 nop audio-daemon up @focused 5\n\
          bindsym Mod4+F2 exec {} down @focused 5\n\
-         bindsym Mod4+F3 nop audio-daemon mute @focused\n",
+         bindsym Mod4+F3 nop audio-daemon mute @focused\n{golden}",
         audioctl.display()
     )
+}
+
+/// The `nop audio-daemon` binds of a sway config the home-manager module rendered.
+fn golden_binds(config: &str) -> String {
+    config
+        .lines()
+        .filter(|l| l.starts_with("bindsym ") && l.contains(" nop audio-daemon "))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 fn step(name: &str, r: Result<(), String>) -> Result<(), String> {
@@ -38,9 +47,15 @@ fn helper(bin: &Path, name: &str) -> String {
     )
 }
 
-pub fn run(bin_dir: &Path) -> Result<(), String> {
+pub fn run(bin_dir: &Path, golden: Option<&str>) -> Result<(), String> {
     let started = Instant::now();
-    let mut d = Desk::start(bin_dir, &binds(&bin_dir.join("audioctl")))?;
+    let generated = golden.map(golden_binds).unwrap_or_default();
+    if golden.is_some() && !generated.contains("XF86AudioRaiseVolume nop audio-daemon up @sink") {
+        return Err(format!(
+            "the golden sway config has no @sink volume-up bind:\n{generated}"
+        ));
+    }
+    let mut d = Desk::start(bin_dir, &binds(&bin_dir.join("audioctl"), &generated))?;
     d.start_daemon("{}")?;
     let h = bin_dir.join("audio-daemon-streams");
     // w1 plays from its own child (foot runs the helper); w2 from a grandchild, as
@@ -54,8 +69,7 @@ pub fn run(bin_dir: &Path) -> Result<(), String> {
     let s1 = d.wait_stream("focus-w1")?;
     let s2 = d.wait_stream("focus-w2")?;
     for id in [s1, s2] {
-        d.s.wpctl_set_volume(id, "0.5")?;
-        d.expect_wpctl(id, 50.0, "start at 50 %")?;
+        d.set_wpctl(id, 50.0)?;
     }
     println!(
         "-- sway, PipeWire, daemon and three windows up in {:?}",
@@ -157,6 +171,20 @@ pub fn run(bin_dir: &Path) -> Result<(), String> {
         },
     )?;
 
+    if golden.is_some() {
+        step(
+            "home-manager's generated nop binds (volume keys for @sink)",
+            {
+                let sink = d.s.sink_id;
+                d.set_wpctl(sink, 50.0)?;
+                d.wtype(&["-k", "XF86AudioRaiseVolume"])?;
+                d.expect_wpctl(sink, 55.0, "sink up by the generated bind")?;
+                d.wtype(&["-k", "XF86AudioLowerVolume"])?;
+                d.expect_wpctl(sink, 50.0, "sink down by the generated bind")
+            },
+        )?;
+    }
+
     step(
         "sway restarts: no_compositor meanwhile, then found again",
         {
@@ -175,8 +203,7 @@ pub fn run(bin_dir: &Path) -> Result<(), String> {
             let args: Vec<&str> = line.split(' ').collect();
             d.window("w4", &args)?;
             let s4 = d.wait_stream("focus-w4")?;
-            d.s.wpctl_set_volume(s4, "0.3")?;
-            d.expect_wpctl(s4, 30.0, "w4 at 30")?;
+            d.set_wpctl(s4, 30.0)?;
             d.focus("w4")?;
             d.wtype(&["-M", "logo", "-k", "F1", "-m", "logo"])?;
             d.expect_wpctl(s4, 35.0, "w4 up by the nop key after the restart")

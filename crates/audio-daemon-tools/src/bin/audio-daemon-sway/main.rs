@@ -7,7 +7,10 @@
 //! helper's report of the volumes PipeWire applied.
 //!
 //! ```text
-//! audio-daemon-sway check            focus and key checks (exit 1 on a failure)
+//! audio-daemon-sway check [--golden FILE]
+//!                                    focus and key checks (exit 1 on a failure); with
+//!                                    FILE (nix/golden/sway-ipc.conf), also the
+//!                                    home-manager module's generated `nop` binds
 //! audio-daemon-sway bench [--quick]  key to PipeWire applied: nop+IPC vs exec audioctl
 //!                                    vs exec wpctl, interleaved; a held key's ramp
 //! ```
@@ -24,7 +27,7 @@ mod session;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: audio-daemon-sway check | bench [--quick] [--json PATH]";
+const USAGE: &str = "usage: audio-daemon-sway check [--golden FILE] | bench [--quick]";
 
 /// Set in the environment of the unprivileged run.
 const DROPPED: &str = "AUDIO_DAEMON_SWAY_DROPPED";
@@ -57,7 +60,10 @@ fn main() -> ExitCode {
     };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let r = match args.as_slice() {
-        ["check"] => check::run(&bin_dir),
+        ["check"] => check::run(&bin_dir, None),
+        ["check", "--golden", file] => std::fs::read_to_string(file)
+            .map_err(|e| format!("{file}: {e}"))
+            .and_then(|text| check::run(&bin_dir, Some(&text))),
         ["bench", rest @ ..] => bench::run(&bin_dir, rest),
         _ => Err(USAGE.to_owned()),
     };
@@ -94,6 +100,15 @@ fn drop_privileges(args: &[String]) -> Result<ExitCode, String> {
     for p in [&work, &tmp] {
         chown(p);
     }
+    // A file argument may sit where `nobody` cannot read it (a checkout under /root).
+    let mut args = args.to_vec();
+    if let Some(i) = args.iter().position(|a| a == "--golden") {
+        if let Some(file) = args.get(i + 1).cloned() {
+            let copy = work.join("golden.conf");
+            std::fs::copy(&file, &copy).map_err(|e| format!("{file}: {e}"))?;
+            args[i + 1] = copy.display().to_string();
+        }
+    }
     let status = Command::new("unshare")
         .args(["--mount", "--pid", "--fork", "--kill-child", "--mount-proc"])
         .args([
@@ -104,7 +119,7 @@ fn drop_privileges(args: &[String]) -> Result<ExitCode, String> {
             "--",
         ])
         .arg(bin.join("audio-daemon-sway"))
-        .args(args)
+        .args(&args)
         .env(DROPPED, "1")
         .env("TMPDIR", &tmp)
         .env("HOME", &tmp)

@@ -43,8 +43,10 @@ impl Desk {
         let conf = dir.join("sway.conf");
         let run_conf = dir.join(format!("sway-run.{}.conf", self.starts));
         let binds = std::fs::read_to_string(&conf).map_err(|e| e.to_string())?;
+        // No key repeat: on a loaded machine wtype's release can come late enough for
+        // sway to repeat a bind, and each check counts steps exactly.
         let text = format!(
-            "{binds}\nexec sh -c 'echo \"$WAYLAND_DISPLAY $SWAYSOCK\" > {r}.tmp && mv {r}.tmp {r}'\n",
+            "input type:keyboard repeat_delay 60000\n{binds}\nexec sh -c 'echo \"$WAYLAND_DISPLAY $SWAYSOCK\" > {r}.tmp && mv {r}.tmp {r}'\n",
             r = ready.display()
         );
         std::fs::write(&run_conf, text).map_err(|e| e.to_string())?;
@@ -198,6 +200,29 @@ impl Desk {
             .wpctl_volume(id)
             .ok_or(format!("wpctl knows no node {id}"))?;
         Ok((v * 100.0).round())
+    }
+
+    /// Sets a node's volume with wpctl and waits until it holds. Set again while it
+    /// does not: WirePlumber restores a new stream's volume at about the same time, and
+    /// whichever lands last wins.
+    pub fn set_wpctl(&self, id: u32, percent: f64) -> Result<(), String> {
+        let value = format!("{:.2}", percent / 100.0);
+        let mut last = f64::NAN;
+        wait_until(
+            SETUP_TIMEOUT,
+            &format!("node {id} to stay at {percent} %"),
+            || {
+                if self.s.wpctl_set_volume(id, &value).is_err() {
+                    return false;
+                }
+                let held = wait_until(Duration::from_secs(1), "", || {
+                    last = self.wpctl(id).unwrap_or(f64::NAN);
+                    last == percent
+                });
+                held.is_ok()
+            },
+        )
+        .map_err(|e| format!("{e}: wpctl shows {last} %"))
     }
 
     /// Waits until wpctl shows `percent` for a node.
