@@ -33,6 +33,8 @@ rustPlatform.buildRustPackage {
       ../Cargo.toml
       ../Cargo.lock
       ../src
+      # Wayland protocol XML that wayland-scanner reads at build time.
+      ../protocols
       (lib.fileset.maybeMissing ../crates)
       (lib.fileset.maybeMissing ../build.rs)
       (lib.fileset.maybeMissing ../tests)

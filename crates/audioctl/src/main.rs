@@ -28,8 +28,9 @@ usage: audioctl [--socket PATH] [--json] COMMAND [--json]
   latency APP [COUNT]     time COUNT get+set round trips (default 1000), print JSON
   stats                   daemon counters
 
-APP is a configured app (built in: vesktop, youtube, twitch, music) or
-@sink / @source for the default output / input.
+APP is a configured app (built in: vesktop, youtube, twitch, music),
+@sink / @source for the default output / input, or @focused for the app of
+the focused window (Hyprland or sway).
 Exit status: 0 ok, 1 the daemon refused, 2 usage, 3 no daemon.";
 
 /// Exit statuses, documented in the usage text.
@@ -146,6 +147,15 @@ impl Conn {
 }
 
 fn describe(app: &AppState) -> String {
+    // `@focused` names the window it stands for.
+    let name = match &app.window {
+        Some(w) => format!("{} ({} \"{}\")", app.app, w.class, w.title),
+        None => app.app.clone(),
+    };
+    let app = &AppState {
+        app: name,
+        ..app.clone()
+    };
     match app.volume {
         None => format!("{}: no streams", app.app),
         Some(v) => {
