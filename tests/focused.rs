@@ -30,8 +30,8 @@ fn without_a_compositor_focused_is_a_clear_error() {
         Ok(Response::Apps(apps)) => assert!(apps.iter().all(|a| a.app != "@focused")),
         other => panic!("{other:?}"),
     }
-    wait_app(&d, "vesktop", "the vesktop stream", |a| {
-        a.streams.len() == 1
+    wait_app(&d, "vesktop", "the vesktop stream with its volume", |a| {
+        a.streams.len() == 1 && a.volume.is_some()
     });
     assert!(app(call(&d, up("vesktop", Some(5.0)))).volume.is_some());
     let out = s
