@@ -21,4 +21,4 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
   pipewire pipewire-bin wireplumber dbus libpipewire-0.3-dev libspa-0.2-dev \
   clang libclang-dev pkg-config gcc libc6-dev socat python3 nix-bin \
-  sway foot wtype util-linux
+  sway foot wtype util-linux fonts-dejavu-core
