@@ -31,10 +31,10 @@ pub const RETRY: Duration = Duration::from_secs(1);
 pub enum Output {
     Focus(Focus),
     /// A binding's `nop audio-daemon …` command (or why it is not a valid one).
-    Command(Result<KeyCommand, String>),
+    Command(Result<KeyCommand, nop::NopError>),
 }
 
-pub(crate) fn nop_command(command: &str) -> Option<Result<KeyCommand, String>> {
+pub(crate) fn nop_command(command: &str) -> Option<Result<KeyCommand, nop::NopError>> {
     nop::parse(command)
 }
 

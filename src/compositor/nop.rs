@@ -5,7 +5,8 @@
 //! `release KEY` for held keys (ids from the config's `keys`). A request is validated
 //! by the same code as a socket request, so a binding can do nothing a client cannot.
 
-use crate::protocol::{MuteState, Request, WireRequest};
+use crate::protocol::{self, MuteState, Request, WireRequest};
+use std::fmt;
 
 /// Longest command read; a longer one is not ours (app names are at most 64 bytes).
 pub const MAX_COMMAND: usize = 256;
@@ -19,27 +20,58 @@ pub enum KeyCommand {
     Release(String),
 }
 
+/// Why a command addressed to the daemon cannot be run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NopError {
+    /// Longer than [`MAX_COMMAND`].
+    TooLong,
+    /// Not one of the forms the daemon knows.
+    Usage(String),
+    /// A number that is not one.
+    NotANumber(String),
+    /// A request the socket would refuse too, with the socket's error.
+    Refused(protocol::Error),
+}
+
+impl fmt::Display for NopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NopError::TooLong => write!(
+                f,
+                "a bound command over {MAX_COMMAND} bytes is not one of ours"
+            ),
+            NopError::Usage(got) => write!(
+                f,
+                "expected `nop audio-daemon up|down APP [AMOUNT]`, `set APP PERCENT`, \
+                 `mute APP [on|off|toggle]` or `press|release KEY`, got {got:?}"
+            ),
+            NopError::NotANumber(s) => write!(f, "{s:?} is not a number"),
+            NopError::Refused(e) => write!(f, "{}", e.message),
+        }
+    }
+}
+
+impl std::error::Error for NopError {}
+
 /// Parses a bound command. `None`: not addressed to the daemon. `Some(Err)`: addressed
-/// to it, but wrong (the message says how).
-pub fn parse(command: &str) -> Option<Result<KeyCommand, String>> {
+/// to it, but wrong.
+pub fn parse(command: &str) -> Option<Result<KeyCommand, NopError>> {
     let mut words = command.split_whitespace();
     if words.next() != Some("nop") || words.next() != Some("audio-daemon") {
         return None;
     }
     if command.len() > MAX_COMMAND {
-        return Some(Err(format!(
-            "a bound command over {MAX_COMMAND} bytes is not one of ours"
-        )));
+        return Some(Err(NopError::TooLong));
     }
     let words: Vec<&str> = words.collect();
     Some(parse_words(&words))
 }
 
-fn parse_words(words: &[&str]) -> Result<KeyCommand, String> {
+fn parse_words(words: &[&str]) -> Result<KeyCommand, NopError> {
     let number = |s: &str| {
         s.trim_end_matches('%')
             .parse::<f64>()
-            .map_err(|_| format!("{s:?} is not a number"))
+            .map_err(|_| NopError::NotANumber(s.to_owned()))
     };
     let wire = |action: &str, app: &str, amount: Option<f64>, state: Option<MuteState>| {
         Request::try_from(WireRequest {
@@ -49,7 +81,7 @@ fn parse_words(words: &[&str]) -> Result<KeyCommand, String> {
             state,
         })
         .map(KeyCommand::Request)
-        .map_err(|e| e.message)
+        .map_err(NopError::Refused)
     };
     match words {
         [a @ ("up" | "down"), app] => wire(a, app, None, None),
@@ -60,17 +92,13 @@ fn parse_words(words: &[&str]) -> Result<KeyCommand, String> {
                 "on" => MuteState::On,
                 "off" => MuteState::Off,
                 "toggle" => MuteState::Toggle,
-                _ => return Err(format!("mute takes on, off or toggle, got {s:?}")),
+                _ => return Err(NopError::Usage(format!("mute {app} {s}"))),
             };
             wire("mute", app, None, Some(state))
         }
         ["press", key] => Ok(KeyCommand::Press((*key).to_owned())),
         ["release", key] => Ok(KeyCommand::Release((*key).to_owned())),
-        _ => Err(format!(
-            "expected `nop audio-daemon up|down APP [AMOUNT]`, `set APP PERCENT`, \
-             `mute APP [on|off|toggle]` or `press|release KEY`, got {:?}",
-            words.join(" ")
-        )),
+        _ => Err(NopError::Usage(words.join(" "))),
     }
 }
 
@@ -141,14 +169,14 @@ mod tests {
             ("nop audio-daemon up vesktop NaN", "amount must be"),
             ("nop audio-daemon set vesktop", "expected"),
             ("nop audio-daemon up vesktop x", "not a number"),
-            ("nop audio-daemon mute x loud", "on, off or toggle"),
+            ("nop audio-daemon mute x loud", "mute x loud"),
             ("nop audio-daemon get vesktop", "expected"),
             ("nop audio-daemon", "expected"),
         ] {
-            let e = parse(s).unwrap().unwrap_err();
+            let e = parse(s).unwrap().unwrap_err().to_string();
             assert!(e.contains(needle), "{s}: {e}");
         }
         let long = format!("nop audio-daemon up {}", "a".repeat(MAX_COMMAND));
-        assert!(parse(&long).unwrap().unwrap_err().contains("over"));
+        assert_eq!(parse(&long).unwrap().unwrap_err(), NopError::TooLong);
     }
 }

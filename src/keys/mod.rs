@@ -10,7 +10,7 @@
 
 pub mod ramp;
 
-use crate::compositor::nop::KeyCommand;
+use crate::compositor::nop::{KeyCommand, NopError};
 use crate::config::keys::{Hold, Key, RampConfig};
 use crate::config::Config;
 use crate::protocol::Request;
@@ -84,7 +84,7 @@ impl Keys {
     }
 
     /// A bound command arrived at `at`.
-    pub fn command(self: &Rc<Self>, cmd: Result<KeyCommand, String>, at: Instant) {
+    pub fn command(self: &Rc<Self>, cmd: Result<KeyCommand, NopError>, at: Instant) {
         match cmd {
             Ok(KeyCommand::Request(r)) => self.send(r),
             Ok(KeyCommand::Press(id)) => self.press(&id, at),

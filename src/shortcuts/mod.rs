@@ -88,9 +88,11 @@ fn run(
     loop {
         let result = match hyprland::find_instance(&runtime_dir, Some(&signature)) {
             Some(inst) => connection(&runtime_dir, &inst, &mut keys, &ids, &wake, &events),
-            None => Err("Hyprland is not running".to_owned()),
+            None => Err(ShortcutsError::NotRunning),
         };
         let Err(e) = result else { return };
+        // Logged once per distinct reason, not every second.
+        let e = e.to_string();
         if logged.as_deref() != Some(e.as_str()) {
             eprintln!(
                 "audio-daemon: global shortcuts: {e}; retrying every {:?}",
@@ -108,6 +110,35 @@ fn run(
         }
     }
 }
+
+/// Why a shortcuts connection ended (each is retried).
+#[derive(Debug)]
+pub enum ShortcutsError {
+    /// No live Hyprland instance was found.
+    NotRunning,
+    /// Its Wayland socket (named in `hyprland.lock`) refused.
+    Connect(String, std::io::Error),
+    /// The Wayland connection failed or broke.
+    Wayland(String),
+    /// The compositor has no `hyprland_global_shortcuts_manager_v1`.
+    NoGlobal(String),
+}
+
+impl std::fmt::Display for ShortcutsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShortcutsError::NotRunning => f.write_str("Hyprland is not running"),
+            ShortcutsError::Connect(name, e) => write!(f, "connect to {name}: {e}"),
+            ShortcutsError::Wayland(e) => write!(f, "Wayland connection: {e}"),
+            ShortcutsError::NoGlobal(e) => write!(
+                f,
+                "the compositor offers no hyprland_global_shortcuts_manager_v1 ({e})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ShortcutsError {}
 
 /// What the dispatch handlers collect.
 #[derive(Default)]
@@ -192,29 +223,46 @@ struct Registered {
     live: BTreeMap<String, HyprlandGlobalShortcutV1>,
 }
 
+/// What to change so that the live set becomes `wanted`: (ids to destroy, (id,
+/// description) to register). Never an id that stays live, and each new id once, even
+/// if `wanted` repeats it: Hyprland ends the whole connection on a duplicate.
+fn plan<'l, 'w>(
+    live: impl Iterator<Item = &'l String>,
+    wanted: &'w [(String, String)],
+) -> (Vec<String>, Vec<&'w (String, String)>) {
+    let live: std::collections::BTreeSet<&String> = live.collect();
+    let destroy = live
+        .iter()
+        .filter(|id| !wanted.iter().any(|(w, _)| w == **id))
+        .map(|id| (*id).clone())
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let register = wanted
+        .iter()
+        .filter(|(id, _)| !live.contains(id) && seen.insert(id.as_str()))
+        .collect();
+    (destroy, register)
+}
+
 impl Registered {
-    /// Makes the registered set equal to `keys`: destroys what went, registers what is
-    /// new, never an id that is live on this connection.
+    /// Makes the registered set equal to `keys` (see [`plan`]).
     fn sync(&mut self, keys: &[(String, String)], qh: &QueueHandle<State>) {
-        self.live.retain(|id, s| {
-            let keep = keys.iter().any(|(k, _)| k == id);
-            if !keep {
+        let (destroy, register) = plan(self.live.keys(), keys);
+        for id in destroy {
+            if let Some(s) = self.live.remove(&id) {
                 s.destroy();
             }
-            keep
-        });
-        for (id, description) in keys {
-            if !self.live.contains_key(id) {
-                let s = self.manager.register_shortcut(
-                    id.clone(),
-                    APP_ID.to_owned(),
-                    description.clone(),
-                    String::new(),
-                    qh,
-                    id.clone(),
-                );
-                self.live.insert(id.clone(), s);
-            }
+        }
+        for (id, description) in register {
+            let s = self.manager.register_shortcut(
+                id.clone(),
+                APP_ID.to_owned(),
+                description.clone(),
+                String::new(),
+                qh,
+                id.clone(),
+            );
+            self.live.insert(id.clone(), s);
         }
     }
 }
@@ -227,19 +275,20 @@ fn connection(
     ids: &mpsc::Receiver<Vec<(String, String)>>,
     mut wake: &UnixStream,
     events: &smol::channel::Sender<KeyEvent>,
-) -> Result<(), String> {
+) -> Result<(), ShortcutsError> {
+    let wl = |e: &dyn std::fmt::Display| ShortcutsError::Wayland(e.to_string());
     let conn = match &inst.wayland_socket {
         Some(name) => UnixStream::connect(runtime_dir.join(name))
-            .map_err(|e| format!("connect to {name}: {e}"))
-            .and_then(|s| Connection::from_socket(s).map_err(|e| e.to_string()))?,
-        None => Connection::connect_to_env().map_err(|e| e.to_string())?,
+            .map_err(|e| ShortcutsError::Connect(name.clone(), e))
+            .and_then(|s| Connection::from_socket(s).map_err(|e| wl(&e)))?,
+        None => Connection::connect_to_env().map_err(|e| wl(&e))?,
     };
     let (globals, mut queue): (_, EventQueue<State>) =
-        registry_queue_init(&conn).map_err(|e| e.to_string())?;
+        registry_queue_init(&conn).map_err(|e| wl(&e))?;
     let qh = queue.handle();
-    let manager: Manager = globals.bind(&qh, 1..=1, ()).map_err(|e| {
-        format!("the compositor offers no hyprland_global_shortcuts_manager_v1 ({e})")
-    })?;
+    let manager: Manager = globals
+        .bind(&qh, 1..=1, ())
+        .map_err(|e| ShortcutsError::NoGlobal(e.to_string()))?;
     let mut reg = Registered {
         manager,
         live: BTreeMap::new(),
@@ -250,7 +299,7 @@ fn connection(
         reg.live.len()
     );
     let mut state = State::default();
-    let err = |e: &dyn std::fmt::Display| format!("Wayland connection: {e}");
+    let err = wl;
     loop {
         queue.dispatch_pending(&mut state).map_err(|e| err(&e))?;
         for ev in state.events.drain(..) {
@@ -305,6 +354,33 @@ fn connection(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registration_plans_never_repeat_a_live_id() {
+        let k = |ids: &[&str]| -> Vec<(String, String)> {
+            ids.iter()
+                .map(|i| (i.to_string(), format!("d {i}")))
+                .collect()
+        };
+        let ids = |r: Vec<&(String, String)>| -> Vec<String> {
+            r.into_iter().map(|(i, _)| i.clone()).collect()
+        };
+        // A fresh connection registers everything, a repeated id once.
+        let wanted = k(&["a-up", "b-up", "a-up"]);
+        let (d, r) = plan(std::iter::empty(), &wanted);
+        assert!(d.is_empty());
+        assert_eq!(ids(r), ["a-up", "b-up"]);
+        // A reload: b goes, c comes, a stays and is not registered again.
+        let live = ["a-up".to_string(), "b-up".to_string()];
+        let wanted = k(&["a-up", "c-up"]);
+        let (d, r) = plan(live.iter(), &wanted);
+        assert_eq!(d, ["b-up"]);
+        assert_eq!(ids(r), ["c-up"]);
+        // The same config again: nothing to do.
+        let wanted = k(&["a-up", "b-up"]);
+        let (d, r) = plan(live.iter(), &wanted);
+        assert!(d.is_empty() && r.is_empty());
+    }
 
     #[test]
     fn compositor_timestamps_become_instants_of_the_same_age() {
