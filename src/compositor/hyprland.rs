@@ -303,6 +303,61 @@ mod tests {
         assert_eq!(parse_active(br#"{"address":5}"#).key(), None);
     }
 
+    /// The session against scripted sockets in Hyprland's layout: the initial query,
+    /// a focus change (one query), a repeat (no query: deduplicated), a title change, and
+    /// nothing focused, then the event socket closing.
+    #[test]
+    fn a_session_follows_events_and_queries_once_per_change() {
+        use std::io::{Read, Write};
+        use std::os::unix::net::UnixListener;
+        let dir = tempfile::tempdir().unwrap();
+        let inst = Instance {
+            dir: dir.path().to_owned(),
+            wayland_socket: None,
+        };
+        let queries = UnixListener::bind(dir.path().join(".socket.sock")).unwrap();
+        let events = UnixListener::bind(dir.path().join(".socket2.sock")).unwrap();
+        let replies = [
+            r#"{"address":"0x1","class":"foot","title":"w0","pid":10}"#,
+            r#"{"address":"0xaa","class":"x","title":"t","pid":11}"#,
+            r#"{"address":"0xbad","class":"WRONG: a repeat was queried","title":"","pid":1}"#,
+        ];
+        let server = std::thread::spawn(move || {
+            for reply in replies {
+                let Ok((mut c, _)) = queries.accept() else {
+                    return;
+                };
+                let mut req = [0u8; 64];
+                let n = c.read(&mut req).unwrap();
+                assert_eq!(&req[..n], b"j/activewindow");
+                c.write_all(reply.as_bytes()).unwrap();
+            }
+        });
+        let feeder = std::thread::spawn(move || {
+            let (mut c, _) = events.accept().unwrap();
+            c.write_all(
+                b"activewindow>>x,t\nactivewindowv2>>aa\nactivewindowv2>>AA\n\
+                  windowtitlev2>>aa,new, title\nwindowtitlev2>>bb,other\nactivewindowv2>>\n",
+            )
+            .unwrap();
+        });
+        let mut out = Vec::new();
+        let r = smol::block_on(session(&inst, |o| out.push(o)));
+        assert!(matches!(r, Err(HyprlandError::Closed)), "{r:?}");
+        feeder.join().unwrap();
+        let w = |c: &str, t: &str, p| Output::Focus(Focus::Window(Window::new(c, t, Some(p))));
+        assert_eq!(
+            out,
+            [
+                w("foot", "w0", 10),
+                w("x", "t", 11),
+                w("x", "new, title", 11),
+                Output::Focus(Focus::Nothing)
+            ]
+        );
+        drop(server);
+    }
+
     #[test]
     fn instances_are_found_by_signature_or_by_a_live_lock() {
         let dir = tempfile::tempdir().unwrap();
