@@ -361,8 +361,10 @@ pub enum ErrorKind {
     NoStreams,
     /// Every stream the command acted on vanished before PipeWire confirmed.
     StreamVanished,
-    /// PipeWire did not confirm the change in time.
+    /// PipeWire did not confirm the change in time; it was cancelled.
     Timeout,
+    /// Every stream of the app stopped answering (a stopped or hung app); nothing changed.
+    NotResponding,
     /// The daemon is not connected to PipeWire (it keeps trying).
     PipewireUnavailable,
     /// Too many connections, or the daemon is shutting down.
