@@ -125,18 +125,16 @@ impl Lanes {
         if lanes.get(&owner).is_some_and(|l| l.broken.get()) {
             lanes.remove(&owner);
         }
-        if !lanes.contains_key(&owner) {
-            match Lane::open(context) {
-                Ok(lane) => {
-                    lanes.insert(owner, lane);
-                }
-                Err(e) => {
-                    eprintln!("audio-daemon: cannot open a PipeWire connection for changes: {e}");
+        let lane = match lanes.entry(owner) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => match Lane::open(context) {
+                Ok(lane) => e.insert(lane),
+                Err(err) => {
+                    eprintln!("audio-daemon: cannot open a PipeWire connection for changes: {err}");
                     return false;
                 }
-            }
-        }
-        let lane = lanes.get_mut(&owner).expect("inserted above");
+            },
+        };
         match target {
             Target::Node(id) => {
                 if !lane.nodes.contains_key(&id) {
