@@ -3,6 +3,8 @@
 //! Lines come from the seeded generator in batches, each on its own connection, written
 //! (pipelined) by one thread while another reads. Invariants, checked as it runs:
 //! - every line the daemon owes a reply gets exactly one, and each is a valid reply;
+//! - a line over the limit gets `line_too_long` (then the connection closes), and a line
+//!   at the limit never does;
 //! - no rejected request changes a volume: between epochs every stream's volume is read
 //!   with pw-dump; in *strict* epochs the generator leaves out every line that parses as
 //!   a changing request, so any change at all is a violation, and in mixed epochs a change
@@ -11,7 +13,7 @@
 
 use crate::gen::{self, Kind, Rng};
 use crate::Harness;
-use audio_daemon::protocol::{self, Request};
+use audio_daemon::protocol::{self, ErrorKind, Request, MAX_LINE};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -115,8 +117,17 @@ fn run_batch(socket: &Path, batch: &Batch) -> (usize, bool, Vec<String>) {
         }
         match protocol::reply_from_line(line.trim_end()) {
             Ok(reply) => {
-                if reply.is_ok() && owed.get(replies).is_some_and(|l| changes(l)) {
+                let asked = owed.get(replies);
+                if reply.is_ok() && asked.is_some_and(|l| changes(l)) {
                     changed = true;
+                }
+                // The limit is exact: over it, line_too_long; at or under it, never.
+                let too_long = matches!(&reply, Err(e) if e.kind == ErrorKind::LineTooLong);
+                if let Some(l) = asked {
+                    let len = l.strip_suffix(b"\r").unwrap_or(l).len();
+                    if too_long != (len > MAX_LINE) {
+                        problems.push(format!("a {len}-byte line got {line:?}"));
+                    }
                 }
             }
             Err(e) => problems.push(format!("invalid reply {line:?}: {e}")),

@@ -32,11 +32,12 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
-usage: audio-daemon-attack [--full] [--seed N]
+usage: audio-daemon-attack [--full] [--seed N] [--only NAME]
 
 Attacks the release daemon on a private PipeWire and prints a table: attack, count,
 outcome, and the latency of a keypress client timed meanwhile. --full (or
-AUDIO_DAEMON_ATTACK_FULL=1): 10^6 fuzzed lines and longer loops.
+AUDIO_DAEMON_ATTACK_FULL=1): 10^6 fuzzed lines and longer loops. --only runs one of
+fuzz, reloads, idle, subscribers, frozen, start, restarts, flood.
 Exit status: 0 every invariant held, 1 one broke, 2 usage, 3 could not set up.";
 
 /// How much of everything.
@@ -204,9 +205,30 @@ fn print_table(rows: &[Row]) {
     }
 }
 
+fn fuzz_row(h: &mut Harness, sizes: &Sizes, seed: u64, keys: &Keypress) -> Row {
+    let f = fuzz::run(h, sizes.fuzz_lines, seed);
+    let kinds: Vec<String> = f.kinds.iter().map(|(k, n)| format!("{k:?} {n}")).collect();
+    Row {
+        attack: "protocol fuzzing".into(),
+        count: format!("{} lines, {} replies", f.lines, f.replies),
+        outcome: if f.violations.is_empty() {
+            Ok(format!(
+                "seed {seed}; {}; private memory {} -> {} KiB",
+                kinds.join(", "),
+                f.rss_kib.0,
+                f.rss_kib.1
+            ))
+        } else {
+            Err(format!("seed {seed}: {}", f.violations.join("; ")))
+        },
+        keypress: keys.take().cell(),
+    }
+}
+
 fn main() -> ExitCode {
     let mut full = std::env::var("AUDIO_DAEMON_ATTACK_FULL").is_ok_and(|v| v == "1");
     let mut seed = 13u64;
+    let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -218,6 +240,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
+            "--only" => only = args.next(),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -248,45 +271,36 @@ fn main() -> ExitCode {
     };
     let keys = Keypress::start(h.daemon.socket.clone());
     let mut rows = Vec::new();
-    eprintln!(
-        "audio-daemon-attack: fuzzing {} lines (seed {seed})…",
-        sizes.fuzz_lines
-    );
-    let f = fuzz::run(&mut h, sizes.fuzz_lines, seed);
-    let kinds: Vec<String> = f.kinds.iter().map(|(k, n)| format!("{k:?} {n}")).collect();
-    rows.push(Row {
-        attack: "protocol fuzzing".into(),
-        count: format!("{} lines, {} replies", f.lines, f.replies),
-        outcome: if f.violations.is_empty() {
-            Ok(format!(
-                "seed {seed}; {}; private memory {} -> {} KiB",
-                kinds.join(", "),
-                f.rss_kib.0,
-                f.rss_kib.1
-            ))
-        } else {
-            Err(format!("seed {seed}: {}", f.violations.join("; ")))
-        },
-        keypress: keys.take().cell(),
-    });
+    let wanted = |name: &str| only.as_deref().map_or(true, |o| o == name);
+    if wanted("fuzz") {
+        eprintln!(
+            "audio-daemon-attack: fuzzing {} lines (seed {seed})…",
+            sizes.fuzz_lines
+        );
+        rows.push(fuzz_row(&mut h, sizes, seed, &keys));
+    }
     type Attack = fn(&mut Harness, &Sizes, &Keypress) -> Row;
     let attacks: [(&str, Attack); 6] = [
         ("reloads", attacks::reloads),
-        ("idle connections", clients::idle_over_cap),
+        ("idle", clients::idle_over_cap),
         ("subscribers", clients::subscribers_hang_up),
-        ("frozen client", clients::frozen_client),
-        ("concurrent start", attacks::concurrent_start),
+        ("frozen", clients::frozen_client),
+        ("start", attacks::concurrent_start),
         ("restarts", attacks::restarts),
     ];
     for (name, attack) in attacks {
-        eprintln!("audio-daemon-attack: {name}…");
-        rows.push(attack(&mut h, sizes, &keys));
+        if wanted(name) {
+            eprintln!("audio-daemon-attack: {name}…");
+            rows.push(attack(&mut h, sizes, &keys));
+        }
     }
     drop(keys);
     let alive = h.daemon.proc.exited().is_none();
     drop(h);
-    eprintln!("audio-daemon-attack: flood…");
-    rows.extend(flood::run(&bin_dir, sizes));
+    if wanted("flood") {
+        eprintln!("audio-daemon-attack: flood…");
+        rows.extend(flood::run(&bin_dir, sizes));
+    }
     print_table(&rows);
     println!(
         "total {:.0} s{}",
