@@ -25,6 +25,7 @@ struct Samples {
 pub struct Keypress {
     samples: Arc<Mutex<Samples>>,
     stop: Arc<AtomicBool>,
+    read_only: Arc<AtomicBool>,
     join: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -60,13 +61,17 @@ impl Seen {
     }
 }
 
-fn press(socket: &PathBuf, volume: u32) -> Result<(), String> {
+fn press(socket: &PathBuf, volume: u32, read_only: bool) -> Result<(), String> {
     let s = UnixStream::connect(socket).map_err(|e| format!("connect: {e}"))?;
     s.set_read_timeout(Some(PATIENCE))
         .map_err(|e| e.to_string())?;
     let mut w = s.try_clone().map_err(|e| e.to_string())?;
-    writeln!(w, r#"{{"action":"set","app":"{APP}","amount":{volume}}}"#)
-        .map_err(|e| format!("write: {e}"))?;
+    if read_only {
+        writeln!(w, r#"{{"action":"get","app":"{APP}"}}"#)
+    } else {
+        writeln!(w, r#"{{"action":"set","app":"{APP}","amount":{volume}}}"#)
+    }
+    .map_err(|e| format!("write: {e}"))?;
     let mut line = String::new();
     BufReader::new(s)
         .read_line(&mut line)
@@ -82,12 +87,13 @@ impl Keypress {
     pub fn start(socket: PathBuf) -> Keypress {
         let samples = Arc::new(Mutex::new(Samples::default()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (s, st) = (samples.clone(), stop.clone());
+        let read_only = Arc::new(AtomicBool::new(false));
+        let (s, st, ro) = (samples.clone(), stop.clone(), read_only.clone());
         let join = std::thread::spawn(move || {
             let mut i = 0u32;
             while !st.load(Ordering::Relaxed) {
                 let t = Instant::now();
-                let r = press(&socket, 30 + i % 20);
+                let r = press(&socket, 30 + i % 20, ro.load(Ordering::Relaxed));
                 let took = t.elapsed();
                 {
                     let mut s = s.lock().expect("not poisoned");
@@ -104,8 +110,15 @@ impl Keypress {
         Keypress {
             samples,
             stop,
+            read_only,
             join: Some(join),
         }
+    }
+
+    /// Presses ask (`get`) instead of change (`set`) while this is on: then they cause
+    /// no events, for an attack that needs a quiet desktop.
+    pub fn read_only(&self, on: bool) {
+        self.read_only.store(on, Ordering::Relaxed);
     }
 
     /// Presses made since the last [`Keypress::take`].
