@@ -1,6 +1,8 @@
 //! The daemon's life cycle: configuration, socket, PipeWire thread, signals.
 
 use crate::config::{Config, ConfigError};
+use crate::memory::writer::{Saver, Writer};
+use crate::memory::{self, Memory};
 use crate::protocol::Event;
 use crate::pw::{Command, PipewireThread};
 use crate::server::{self, slots, BindError, Hub, Listener};
@@ -112,8 +114,11 @@ pub fn run(opts: Options) -> Result<(), StartError> {
     let hup = signal_stream(SIGHUP).map_err(StartError::Io)?;
 
     let waybar = waybar::Signaller::spawn(config.waybar_signal).map_err(StartError::Io)?;
+    let (memory, writer) = open_memory(config.state_write_delay)?;
+    let (writer, saver) = writer.unzip();
     let (events_tx, events_rx) = smol::channel::unbounded::<Event>();
-    let pw = PipewireThread::spawn(config, events_tx).map_err(StartError::Pipewire)?;
+    let pw =
+        PipewireThread::spawn(config, memory, saver, events_tx).map_err(StartError::Pipewire)?;
     let hub = Hub::new(pw, waybar, connection_cap());
     eprintln!(
         "audio-daemon {}: listening on {}",
@@ -170,5 +175,29 @@ pub fn run(opts: Options) -> Result<(), StartError> {
     // so remove the socket and stop the PipeWire thread explicitly.
     let _ = std::fs::remove_file(listener.path());
     hub.send(Command::Shutdown);
+    // The PipeWire thread hands over its last change and drops its sender on Shutdown.
+    if let Some(w) = writer {
+        w.finish(SAVE_TIMEOUT);
+    }
     Ok(())
+}
+
+/// How long shutdown waits for the last save of remembered volumes.
+const SAVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Remembered volumes from the state file, and the thread that saves changes to them.
+/// Without a state directory (no HOME) volumes are still remembered, until exit.
+fn open_memory(
+    delay: std::time::Duration,
+) -> Result<(Memory, Option<(Writer, Saver)>), StartError> {
+    let Some(dir) = memory::file::state_dir() else {
+        eprintln!(
+            "audio-daemon: no state directory (STATE_DIRECTORY, XDG_STATE_HOME and HOME are \
+             unset); remembered volumes last until the daemon stops"
+        );
+        return Ok((Memory::default(), None));
+    };
+    let memory = memory::file::open(&dir);
+    let writer = Writer::spawn(dir, delay).map_err(StartError::Io)?;
+    Ok((memory, Some(writer)))
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod daemon;
 pub mod lines;
 pub mod matching;
+pub mod memory;
 pub mod pw;
 pub mod server;
 pub mod state;

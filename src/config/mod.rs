@@ -20,6 +20,11 @@ pub const DEFAULT_MAX_VOLUME: f64 = 100.0;
 pub const DEFAULT_WAYBAR_SIGNAL: u8 = 8;
 /// Highest accepted maximum volume; beyond it speakers and ears suffer.
 pub const MAX_MAX_VOLUME: f64 = 300.0;
+/// Default delay before remembered volumes are written: a held key (30 repeats a second)
+/// writes about once a second, and a crash loses at most this much.
+pub const DEFAULT_WRITE_DELAY_MS: u64 = 1000;
+/// Longest accepted write delay: a minute of changes at stake in a crash is plenty.
+pub const MAX_WRITE_DELAY_MS: u64 = 60_000;
 /// Largest config file read. A generous config is a few KiB; the cap keeps a wrong path
 /// (a log, an image) from costing time and memory.
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
@@ -155,6 +160,12 @@ pub struct AppConfig {
     /// Display name for waybar tooltips.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// Remember this app's volume for its new streams (default: the global `remember`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remember: Option<bool>,
+    /// Also remember changes other mixers make (default: the global value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remember_other_mixers: Option<bool>,
 }
 
 fn default_signal() -> Option<u8> {
@@ -182,6 +193,40 @@ pub struct ConfigFile {
     /// Apps by name; an entry with a built-in name replaces the built-in one.
     #[serde(default)]
     pub apps: BTreeMap<AppName, AppConfig>,
+    /// Remember configured apps' volumes (see `memory`); `@sink`/`@source` never are.
+    #[serde(default = "default_true")]
+    pub remember: bool,
+    /// Also remember volumes other mixers set on an app's streams.
+    #[serde(default)]
+    pub remember_other_mixers: bool,
+    /// How long the state file write waits for more changes (a held key), milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_write_delay_ms: Option<WriteDelay>,
+}
+
+/// The state file's write delay in milliseconds, at most [`MAX_WRITE_DELAY_MS`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(into = "f64")]
+pub struct WriteDelay(f64);
+
+impl<'de> Deserialize<'de> for WriteDelay {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked_number(d, |v| {
+            if v.is_finite() && (0.0..=MAX_WRITE_DELAY_MS as f64).contains(&v) {
+                Ok(WriteDelay(v))
+            } else {
+                Err(format!(
+                    "state_write_delay_ms must be from 0 to {MAX_WRITE_DELAY_MS}, got {v}"
+                ))
+            }
+        })
+    }
+}
+
+impl From<WriteDelay> for f64 {
+    fn from(w: WriteDelay) -> f64 {
+        w.0
+    }
 }
 
 impl Default for ConfigFile {
@@ -198,6 +243,8 @@ pub struct App {
     pub rules: Vec<Rule>,
     pub max_volume: f64,
     pub step: f64,
+    pub remember: bool,
+    pub remember_other_mixers: bool,
 }
 
 /// The effective configuration.
@@ -208,6 +255,8 @@ pub struct Config {
     pub waybar_signal: Option<u8>,
     /// In name order; ids used by the state are indices into this list.
     pub apps: Vec<App>,
+    /// Debounce of state file writes (read once at start; a reload does not change it).
+    pub state_write_delay: std::time::Duration,
 }
 
 impl Default for Config {
@@ -280,6 +329,8 @@ pub fn builtin_apps() -> BTreeMap<AppName, AppConfig> {
         max_volume: None,
         step: None,
         label: Some(label.to_owned()),
+        remember: None,
+        remember_other_mixers: None,
     };
     let name = |s: &str| AppName(s.to_owned());
     let mut apps = BTreeMap::new();
@@ -360,13 +411,21 @@ impl Config {
                 rules: a.rules,
                 max_volume: a.max_volume.map_or(max_volume, f64::from),
                 step: a.step.map_or(step, f64::from),
+                remember: a.remember.unwrap_or(file.remember),
+                remember_other_mixers: a
+                    .remember_other_mixers
+                    .unwrap_or(file.remember_other_mixers),
             })
             .collect();
+        let delay_ms = file
+            .state_write_delay_ms
+            .map_or(DEFAULT_WRITE_DELAY_MS as f64, f64::from);
         Config {
             step,
             max_volume,
             waybar_signal: file.waybar_signal,
             apps,
+            state_write_delay: std::time::Duration::from_secs_f64(delay_ms / 1000.0),
         }
     }
 
@@ -422,7 +481,7 @@ impl Config {
 }
 
 /// serde_json appends " at line L column C"; we print the position ourselves.
-fn strip_position(msg: &str) -> String {
+pub(crate) fn strip_position(msg: &str) -> String {
     match msg.rfind(" at line ") {
         Some(i) => msg[..i].to_owned(),
         None => msg.to_owned(),

@@ -20,6 +20,7 @@ mod pod;
 mod registry;
 
 use crate::config::Config;
+use crate::memory::{writer::Saver, Memory};
 use crate::protocol::{Error, ErrorKind, Event, Reply, Request, Response, Stats};
 use crate::state::{Action, State, Update, WaiterId};
 use pipewire::main_loop::MainLoopRc;
@@ -54,15 +55,19 @@ pub struct PipewireThread {
 impl PipewireThread {
     /// Starts the thread. It connects at once and keeps reconnecting when PipeWire is
     /// absent or goes away; until then requests are answered with an error.
+    /// `memory` is what the state file held; changes to it go to `saver` (the state
+    /// file's writer thread), which is dropped on `Shutdown` so the writer flushes.
     pub fn spawn(
         config: Config,
+        memory: Memory,
+        saver: Option<Saver>,
         events: smol::channel::Sender<Event>,
     ) -> Result<PipewireThread, pipewire::Error> {
         let (tx, rx) = pipewire::channel::channel::<Command>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let join = std::thread::Builder::new()
             .name("pipewire".into())
-            .spawn(move || run(config, events, rx, ready_tx))
+            .spawn(move || run(config, (memory, saver), events, rx, ready_tx))
             .map_err(|_| pipewire::Error::CreationFailed)?;
         match ready_rx.recv() {
             Ok(Ok(())) => Ok(PipewireThread {
@@ -105,10 +110,13 @@ struct Ctx {
     armed_deadline: Cell<Option<Instant>>,
     requests: Cell<u64>,
     set_params: Cell<u64>,
+    /// Remembered volumes go to the state file's writer thread through this.
+    saver: RefCell<Option<Saver>>,
 }
 
 fn run(
     config: Config,
+    (memory, saver): (Memory, Option<Saver>),
     events: smol::channel::Sender<Event>,
     rx: pipewire::channel::Receiver<Command>,
     ready: std::sync::mpsc::Sender<Result<(), pipewire::Error>>,
@@ -143,10 +151,12 @@ fn run(
                 ctx.reconnect();
             }
         });
+        let mut state = State::new(config);
+        state.set_memory(memory);
         Ctx {
             main_loop,
             context,
-            state: RefCell::new(State::new(config)),
+            state: RefCell::new(state),
             replies: RefCell::new(HashMap::new()),
             next_waiter: Cell::new(1),
             events,
@@ -157,6 +167,7 @@ fn run(
             armed_deadline: Cell::new(None),
             requests: Cell::new(0),
             set_params: Cell::new(0),
+            saver: RefCell::new(saver),
         }
     });
     let weak = Rc::downgrade(&ctx);
@@ -199,7 +210,12 @@ impl Ctx {
                 self.state.borrow_mut().set_config(config);
                 self.flush();
             }
-            Command::Shutdown => self.main_loop.quit(),
+            Command::Shutdown => {
+                self.flush();
+                // The writer saves what it holds and ends once its sender is gone.
+                self.saver.borrow_mut().take();
+                self.main_loop.quit();
+            }
         }
     }
 
@@ -222,15 +238,19 @@ impl Ctx {
 
     /// Sends the state's pending actions, replies and change events.
     fn flush(&self) {
-        let (actions, completed, changes, deadline) = {
+        let (actions, completed, changes, deadline, memory) = {
             let mut s = self.state.borrow_mut();
             (
                 s.take_actions(),
                 s.take_completed(),
                 s.take_changes(),
                 s.next_deadline(),
+                s.take_memory(),
             )
         };
+        if let (Some(m), Some(tx)) = (memory, self.saver.borrow().as_ref()) {
+            let _ = tx.send(m);
+        }
         if !actions.is_empty() {
             if let Some(conn) = self.conn.borrow().as_ref() {
                 for a in &actions {

@@ -93,7 +93,7 @@ impl Waiters {
     }
 }
 
-fn same(a: &Volume, b: &Volume) -> bool {
+pub(super) fn same(a: &Volume, b: &Volume) -> bool {
     a.mute == b.mute && volume::same_channels(&a.channels, &b.channels)
 }
 
@@ -102,6 +102,10 @@ impl State {
     /// PipeWire and its reply will come out of [`State::take_completed`] under `waiter`.
     /// Actions to send are collected by [`State::take_actions`].
     pub fn command(&mut self, req: &Request, waiter: WaiterId, now: Instant) -> Option<Reply> {
+        // Remembered volumes are the daemon's own: no PipeWire needed to drop them.
+        if let Request::Forget { app } = req {
+            return Some(self.forget(app.as_deref()));
+        }
         if !self.connected {
             return Some(Err(Error::new(
                 ErrorKind::PipewireUnavailable,
@@ -109,7 +113,7 @@ impl State {
             )));
         }
         let name = match req {
-            Request::List | Request::Subscribe | Request::Stats => {
+            Request::List | Request::Subscribe | Request::Stats | Request::Forget { .. } => {
                 let apps = self.all_keys().into_iter().map(|k| self.app_state(k));
                 return Some(Ok(Response::Apps(apps.collect())));
             }
@@ -128,7 +132,11 @@ impl State {
         if !req.changes_volume() {
             return Some(Ok(Response::App(self.app_state(key))));
         }
-        match self.plan(req, key, waiter, now) {
+        let planned = self.plan(req, key, waiter, now);
+        if planned.is_ok() {
+            self.after_request(key);
+        }
+        match planned {
             Ok(true) => None,
             Ok(false) => Some(Ok(Response::App(self.app_state(key)))),
             Err(e) => Some(Err(e)),
@@ -188,7 +196,11 @@ impl State {
                     next.channels = volume::set(&base.channels, *v, cap)
                 }
                 Request::Mute { .. } => next.mute = mute_all.unwrap_or(base.mute),
-                Request::Get { .. } | Request::List | Request::Subscribe | Request::Stats => {}
+                Request::Get { .. }
+                | Request::List
+                | Request::Subscribe
+                | Request::Stats
+                | Request::Forget { .. } => {}
             }
             if same(&next, &base) {
                 continue;
@@ -216,7 +228,7 @@ impl State {
     }
 
     /// Queues a set_param for a node (on its device route when it has one).
-    fn send(&mut self, id: u32, volume: Volume, generation: u64, now: Instant) {
+    pub(super) fn send(&mut self, id: u32, volume: Volume, generation: u64, now: Instant) {
         let action = match self.route_of(id) {
             Some(r) => Action::SetRoute {
                 device: r.device,
