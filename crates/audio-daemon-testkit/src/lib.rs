@@ -180,6 +180,12 @@ impl Session {
         self.dir.path()
     }
 
+    /// `$XDG_STATE_HOME` of everything this session runs (the daemon's state file lives
+    /// in its `audio-daemon/` directory).
+    pub fn state_home(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
     fn bus_path(&self) -> PathBuf {
         self.dir.path().join("bus")
     }
