@@ -3,6 +3,7 @@
 use crate::config::{Config, ConfigError};
 use crate::memory::writer::{Saver, Writer};
 use crate::memory::{self, Memory};
+use crate::osd;
 use crate::protocol::Event;
 use crate::pw::{Command, PipewireThread};
 use crate::server::{self, slots, BindError, Hub, Listener};
@@ -115,6 +116,7 @@ pub fn run(opts: Options) -> Result<(), StartError> {
 
     let waybar = waybar::Signaller::spawn(config.waybar_signal).map_err(StartError::Io)?;
     let (memory, writer) = open_memory(config.state_write_delay)?;
+    let osd_settings = osd::Settings::of(&config);
     let (writer, saver) = writer.unzip();
     let (events_tx, events_rx) = smol::channel::unbounded::<Event>();
     let pw =
@@ -127,12 +129,16 @@ pub fn run(opts: Options) -> Result<(), StartError> {
     );
 
     let ex = Rc::new(smol::LocalExecutor::new());
-    // PipeWire events to subscribers and waybar.
+    let _ = hub.osd.set(osd::Feedback::spawn(&ex, osd_settings));
+    // PipeWire events to subscribers, waybar and (for other mixers' changes) the OSD.
     ex.spawn({
         let hub = hub.clone();
         async move {
             while let Ok(ev) = events_rx.recv().await {
                 hub.publish(&ev);
+                if let Some(o) = hub.osd.get() {
+                    o.event(&ev);
+                }
             }
         }
     })
@@ -155,6 +161,9 @@ pub fn run(opts: Options) -> Result<(), StartError> {
                 match loaded {
                     Ok(config) => {
                         hub.waybar.set_offset(config.waybar_signal);
+                        if let Some(o) = hub.osd.get() {
+                            o.configure(osd::Settings::of(&config));
+                        }
                         hub.send(Command::SetConfig(config));
                         eprintln!("audio-daemon: configuration reloaded");
                     }

@@ -9,6 +9,7 @@ pub mod daemon;
 pub mod lines;
 pub mod matching;
 pub mod memory;
+pub mod osd;
 pub mod pw;
 pub mod server;
 pub mod state;

@@ -202,6 +202,32 @@ pub struct ConfigFile {
     /// How long the state file write waits for more changes (a held key), milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_write_delay_ms: Option<WriteDelay>,
+    /// On-screen feedback for changes the daemon makes; `null` (default) is none.
+    #[serde(default)]
+    pub osd: Option<OsdKind>,
+    /// How long a notification stays up, milliseconds.
+    #[serde(default = "default_osd_timeout")]
+    pub osd_timeout_ms: u32,
+    /// Also show changes other mixers make to an app's streams.
+    #[serde(default)]
+    pub osd_other_mixers: bool,
+}
+
+/// Which on-screen feedback to give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OsdKind {
+    /// A freedesktop notification with a volume bar (mako, dunst, swaync, …).
+    Notify,
+    /// SwayOSD's progress bar, through its D-Bus server.
+    Swayosd,
+}
+
+/// Default notification timeout: long enough to read, short enough not to linger.
+pub const DEFAULT_OSD_TIMEOUT_MS: u32 = 1500;
+
+fn default_osd_timeout() -> u32 {
+    DEFAULT_OSD_TIMEOUT_MS
 }
 
 /// The state file's write delay in milliseconds, at most [`MAX_WRITE_DELAY_MS`].
@@ -257,6 +283,9 @@ pub struct Config {
     pub apps: Vec<App>,
     /// Debounce of state file writes (read once at start; a reload does not change it).
     pub state_write_delay: std::time::Duration,
+    pub osd: Option<OsdKind>,
+    pub osd_timeout_ms: u32,
+    pub osd_other_mixers: bool,
 }
 
 impl Default for Config {
@@ -426,6 +455,9 @@ impl Config {
             waybar_signal: file.waybar_signal,
             apps,
             state_write_delay: std::time::Duration::from_secs_f64(delay_ms / 1000.0),
+            osd: file.osd,
+            osd_timeout_ms: file.osd_timeout_ms,
+            osd_other_mixers: file.osd_other_mixers,
         }
     }
 

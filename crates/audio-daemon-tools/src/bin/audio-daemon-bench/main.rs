@@ -259,9 +259,8 @@ fn main() -> ExitCode {
     let sizes = if quick { &QUICK } else { &FULL };
     // A section's name starts with its number.
     let wanted = |name: &str| {
-        only.as_ref().map_or(true, |o| {
-            o.iter().any(|n| name.split(' ').next() == Some(n.as_str()))
-        })
+        only.as_ref()
+            .is_none_or(|o| o.iter().any(|n| name.split(' ').next() == Some(n.as_str())))
     };
     let started = Instant::now();
     let mut b = match setup(sizes, quick) {
