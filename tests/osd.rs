@@ -124,11 +124,32 @@ fn mako_shows_one_notification_per_app_and_a_burst_replaces_it() {
     .unwrap();
     assert_eq!(s.mako_notifications().unwrap().len(), 2);
 
+    // Another mixer's change shows once the reloaded config asks for it.
+    std::fs::write(
+        &d.config,
+        r#"{"osd":"notify","osd_other_mixers":true,"waybar_signal":null}"#,
+    )
+    .unwrap();
+    d.proc.signal(libc::SIGHUP);
+    wait_until(Duration::from_secs(10), "the reload", || {
+        d.log().contains("configuration reloaded")
+    })
+    .unwrap();
+    s.wpctl_set_volume(_v.ids[0], "0.33").unwrap();
+    wait_until(Duration::from_secs(10), "mako to show 33%", || {
+        shown(&s, "Discord", "33%")
+    })
+    .unwrap();
+
     // What went over the bus, seen by dbus-monitor.
     let calls = notify_calls(&mon.lines.all());
-    let discord_calls: Vec<&String> = calls.iter().filter(|c| c.contains("\"Discord\"")).collect();
-    assert!(discord_calls.len() >= 2, "the burst made calls: {calls:#?}");
-    let last = discord_calls.last().unwrap();
+    let discord_calls: Vec<&String> = calls
+        .iter()
+        .filter(|c| c.contains("\"Discord\"") && c.contains("\"70%\""))
+        .collect();
+    let all_discord = calls.iter().filter(|c| c.contains("\"Discord\"")).count();
+    assert!(all_discord >= 3, "the burst made calls: {calls:#?}");
+    let last = discord_calls.last().expect("the 70% call");
     for needle in [
         "string \"audio-daemon\"",
         "string \"audio-volume-high\"",
