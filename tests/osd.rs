@@ -71,6 +71,18 @@ fn without_a_notification_service_one_warning_and_everything_works() {
     // Still serving.
     app(call(&d, set("vesktop", 20.0)));
     assert_wpctl(&s, st.ids[0], 0.20, false);
+    // No thread of the `blocking` pool was started for D-Bus: its threads never exit and
+    // wake up twice a second (blocking 1.7), which would end the daemon's idle silence.
+    let threads: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", d.proc.pid()))
+        .unwrap()
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .map(|c| c.trim().to_owned())
+        .collect();
+    assert!(
+        !threads.iter().any(|t| t.starts_with("blocking")),
+        "{threads:?}"
+    );
 }
 
 #[test]

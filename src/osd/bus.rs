@@ -128,8 +128,25 @@ impl Bus {
         if let Some((c, _)) = &self.conn {
             return Ok(c.clone());
         }
-        let conn = zbus::connection::Builder::session()
-            .map_err(OsdError::Connect)?
+        let builder = match session_bus_path()? {
+            // Connected here, without blocking, on the reactor: zbus would connect from a
+            // thread of the `blocking` pool, which (blocking 1.7) never exits and wakes up
+            // twice a second for the daemon's whole life.
+            Some(path) => {
+                let stream = smol::Async::<std::os::unix::net::UnixStream>::connect(&path)
+                    .await
+                    .map_err(|e| {
+                        OsdError::Connect(zbus::Error::Address(format!("{}: {e}", path.display())))
+                    })?;
+                let stream = stream
+                    .into_inner()
+                    .map_err(|e| OsdError::Connect(e.into()))?;
+                zbus::connection::Builder::async_io_unix_stream(stream)
+            }
+            // An abstract socket or another transport: zbus's own way.
+            None => zbus::connection::Builder::session().map_err(OsdError::Connect)?,
+        };
+        let conn = builder
             .internal_executor(false)
             .build()
             .await
@@ -211,6 +228,20 @@ impl Bus {
             }
         }
     }
+}
+
+/// The session bus's socket file, when its address is one (`unix:path=…`, the usual case;
+/// zbus reads `DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`).
+fn session_bus_path() -> Result<Option<std::path::PathBuf>, OsdError> {
+    use zbus::address::transport::{Transport, UnixSocket};
+    let address = zbus::Address::session().map_err(OsdError::Connect)?;
+    Ok(match address.transport() {
+        Transport::Unix(u) => match u.path() {
+            UnixSocket::File(p) => Some(p.clone()),
+            _ => None,
+        },
+        _ => None,
+    })
 }
 
 /// Whether the notification server says (GetCapabilities) that it stacks by tag.
