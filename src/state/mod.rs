@@ -288,7 +288,8 @@ impl State {
                 node.reported = Some(v);
                 if self.route_of(id).is_none() {
                     self.reported_changed(id, now);
-                    self.after_report(id, prev.is_none(), foreign, now);
+                    let had_channels = prev.is_some_and(|p| !p.channels.is_empty());
+                    self.after_report(id, had_channels, foreign, now);
                 }
             }
             Update::NodeRemoved(id) => {

@@ -110,17 +110,29 @@ impl State {
         self.set_target(id, target, now);
     }
 
-    /// After a Props report. `first`: the node had reported nothing before; `foreign`: no
-    /// change of ours was in flight, so this one came from elsewhere.
-    pub(super) fn after_report(&mut self, id: u32, first: bool, foreign: bool, now: Instant) {
+    /// After a Props report. `had_channels`: the node had reported channel volumes
+    /// before (a new stream's first Props has none); `foreign`: no change of ours was in
+    /// flight, so this one came from elsewhere.
+    pub(super) fn after_report(
+        &mut self,
+        id: u32,
+        had_channels: bool,
+        foreign: bool,
+        now: Instant,
+    ) {
         let Some(node) = self.nodes.get_mut(&id) else {
             return;
         };
         if matches!(node.restore, Restore::Pending) {
-            self.restore_if_due(id, now);
+            // Only its first channels: a later report is someone moving the stream, and
+            // a stream that joins an app later is restored by the props update that
+            // made it join (see `apply`), not at whatever report comes next.
+            if !had_channels {
+                self.restore_if_due(id, now);
+            }
             return;
         }
-        if !foreign || first {
+        if !foreign || !had_channels {
             return;
         }
         let reported = node.reported.clone();

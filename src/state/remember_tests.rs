@@ -325,3 +325,17 @@ fn forget_one_or_all() {
     let a = t.s.app_state(t.s.resolve("youtube").unwrap());
     assert_eq!(ok_app(&Ok(Response::App(a))).volume, Some(100.0));
 }
+
+#[test]
+fn a_pending_stream_is_not_restored_by_a_later_report() {
+    let mut t = remembered_youtube();
+    // A stream of no app (yet); someone moves it in another mixer.
+    t.add(42, yt("Mozilla Firefox", 8), 100.0);
+    t.report(42, vol(60.0, false));
+    // A reload makes it a youtube stream; the next report is still another mixer's.
+    t.s.set_config(config(
+        r#"{"apps":{"youtube":{"match":[{"application.name":"Firefox"}]}}}"#,
+    ));
+    t.report(42, vol(65.0, false));
+    assert!(t.sent().is_empty(), "the user's 65 % stays");
+}
