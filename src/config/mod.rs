@@ -3,7 +3,13 @@
 //! Invalid values are rejected while parsing (not afterwards) so that every error carries
 //! the file, line and column serde_json knows.
 
+mod feedback;
 mod read;
+
+use feedback::default_osd_timeout;
+pub use feedback::{
+    OsdKind, WriteDelay, DEFAULT_OSD_TIMEOUT_MS, DEFAULT_WRITE_DELAY_MS, MAX_WRITE_DELAY_MS,
+};
 
 use crate::matching::Rule;
 use read::read_regular;
@@ -20,11 +26,6 @@ pub const DEFAULT_MAX_VOLUME: f64 = 100.0;
 pub const DEFAULT_WAYBAR_SIGNAL: u8 = 8;
 /// Highest accepted maximum volume; beyond it speakers and ears suffer.
 pub const MAX_MAX_VOLUME: f64 = 300.0;
-/// Default delay before remembered volumes are written: a held key (30 repeats a second)
-/// writes about once a second, and a crash loses at most this much.
-pub const DEFAULT_WRITE_DELAY_MS: u64 = 1000;
-/// Longest accepted write delay: a minute of changes at stake in a crash is plenty.
-pub const MAX_WRITE_DELAY_MS: u64 = 60_000;
 /// Largest config file read. A generous config is a few KiB; the cap keeps a wrong path
 /// (a log, an image) from costing time and memory.
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
@@ -211,48 +212,6 @@ pub struct ConfigFile {
     /// Also show changes other mixers make to an app's streams.
     #[serde(default)]
     pub osd_other_mixers: bool,
-}
-
-/// Which on-screen feedback to give.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OsdKind {
-    /// A freedesktop notification with a volume bar (mako, dunst, swaync, …).
-    Notify,
-    /// SwayOSD's progress bar, through its D-Bus server.
-    Swayosd,
-}
-
-/// Default notification timeout: long enough to read, short enough not to linger.
-pub const DEFAULT_OSD_TIMEOUT_MS: u32 = 1500;
-
-fn default_osd_timeout() -> u32 {
-    DEFAULT_OSD_TIMEOUT_MS
-}
-
-/// The state file's write delay in milliseconds, at most [`MAX_WRITE_DELAY_MS`].
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(into = "f64")]
-pub struct WriteDelay(f64);
-
-impl<'de> Deserialize<'de> for WriteDelay {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked_number(d, |v| {
-            if v.is_finite() && (0.0..=MAX_WRITE_DELAY_MS as f64).contains(&v) {
-                Ok(WriteDelay(v))
-            } else {
-                Err(format!(
-                    "state_write_delay_ms must be from 0 to {MAX_WRITE_DELAY_MS}, got {v}"
-                ))
-            }
-        })
-    }
-}
-
-impl From<WriteDelay> for f64 {
-    fn from(w: WriteDelay) -> f64 {
-        w.0
-    }
 }
 
 impl Default for ConfigFile {
