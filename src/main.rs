@@ -69,11 +69,11 @@ fn main() -> ExitCode {
             }
         };
     }
-    let Some(socket) = socket.or_else(audio_daemon::protocol::default_socket_path) else {
+    let Some(socket) = socket.or_else(audio_daemon_ipc::default_socket_path) else {
         eprintln!("audio-daemon: XDG_RUNTIME_DIR is not set; pass --socket PATH");
         return ExitCode::from(2);
     };
-    if let Err(e) = audio_daemon::protocol::check_socket_path(&socket) {
+    if let Err(e) = audio_daemon_ipc::check_socket_path(&socket) {
         eprintln!("audio-daemon: {e}");
         return ExitCode::from(2);
     }

@@ -389,7 +389,8 @@ fn a_subscriber_that_stops_reading_is_dropped_not_waited_for() {
     let s = session();
     let p = vesktop("t-slow");
     let st = s.streams(1, &props(&p)).unwrap();
-    let d = s.daemon("{}").unwrap();
+    // Unpaced: the test needs thousands of changes quickly, not 60 a second.
+    let d = s.daemon(r#"{"rate_limit":null}"#).unwrap();
     let mut slow = Client::connect(&d.socket).unwrap();
     slow.send_raw(b"{\"action\":\"subscribe\"}\n").unwrap();
     // Never read while thousands of changes happen (more than the socket buffer and the

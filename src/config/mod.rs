@@ -26,6 +26,9 @@ pub const DEFAULT_MAX_VOLUME: f64 = 100.0;
 pub const DEFAULT_WAYBAR_SIGNAL: u8 = 8;
 /// Highest accepted maximum volume; beyond it speakers and ears suffer.
 pub const MAX_MAX_VOLUME: f64 = 300.0;
+/// Default pace: volume updates sent to PipeWire per second and stream.
+pub const DEFAULT_RATE_LIMIT: f64 = 60.0;
+
 /// Largest config file read. A generous config is a few KiB; the cap keeps a wrong path
 /// (a log, an image) from costing time and memory.
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
@@ -177,6 +180,35 @@ fn default_true() -> bool {
     true
 }
 
+fn default_rate() -> Option<RateLimit> {
+    Some(RateLimit(DEFAULT_RATE_LIMIT))
+}
+
+/// Updates per second and stream, `1 <= rate <= 1000`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(into = "f64")]
+pub struct RateLimit(f64);
+
+impl<'de> Deserialize<'de> for RateLimit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked_number(d, |v| {
+            if v.is_finite() && (1.0..=1000.0).contains(&v) {
+                Ok(RateLimit(v))
+            } else {
+                Err(format!(
+                    "rate_limit must be from 1 to 1000 per second, got {v}"
+                ))
+            }
+        })
+    }
+}
+
+impl From<RateLimit> for f64 {
+    fn from(r: RateLimit) -> f64 {
+        r.0
+    }
+}
+
 /// The file's shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -191,6 +223,9 @@ pub struct ConfigFile {
     /// Whether the built-in apps (vesktop, youtube, twitch, music) are defined.
     #[serde(default = "default_true")]
     pub builtin_apps: bool,
+    /// Volume updates sent to PipeWire per second and stream; `null` turns pacing off.
+    #[serde(default = "default_rate")]
+    pub rate_limit: Option<RateLimit>,
     /// Apps by name; an entry with a built-in name replaces the built-in one.
     #[serde(default)]
     pub apps: BTreeMap<AppName, AppConfig>,
@@ -238,6 +273,8 @@ pub struct Config {
     pub step: f64,
     pub max_volume: f64,
     pub waybar_signal: Option<u8>,
+    /// set_params per second and stream; None: unpaced.
+    pub rate_limit: Option<f64>,
     /// In name order; ids used by the state are indices into this list.
     pub apps: Vec<App>,
     /// Debounce of state file writes (read once at start; a reload does not change it).
@@ -412,6 +449,7 @@ impl Config {
             step,
             max_volume,
             waybar_signal: file.waybar_signal,
+            rate_limit: file.rate_limit.map(f64::from),
             apps,
             state_write_delay: std::time::Duration::from_secs_f64(delay_ms / 1000.0),
             osd: file.osd,

@@ -16,6 +16,7 @@
 //! PipeWire in well under a second. Panics are bugs: state transitions are unit-tested
 //! (including reloads) precisely so that none is reachable from input.
 
+mod lanes;
 mod pod;
 mod registry;
 
@@ -141,7 +142,7 @@ fn run(
         let deadline_timer = main_loop.loop_().add_timer(move |_| {
             if let Some(ctx) = w.upgrade() {
                 ctx.armed_deadline.set(None);
-                ctx.state.borrow_mut().expire(Instant::now());
+                ctx.state.borrow_mut().tick(Instant::now());
                 ctx.flush();
             }
         });
@@ -254,7 +255,7 @@ impl Ctx {
         if !actions.is_empty() {
             if let Some(conn) = self.conn.borrow().as_ref() {
                 for a in &actions {
-                    if execute(conn, a) {
+                    if execute(conn, &self.context, a) {
                         self.set_params.set(self.set_params.get() + 1);
                     }
                 }
@@ -340,34 +341,28 @@ impl Ctx {
     }
 }
 
-/// Sends one action; false when the target proxy is gone or the pod did not build.
-fn execute(conn: &registry::Conn, action: &Action) -> bool {
-    match action {
-        Action::SetNode { node, volume } => {
-            let bytes = pod::props_pod(volume);
-            match (conn.node(*node), Pod::from_bytes(&bytes)) {
-                (Some(n), Some(p)) => {
-                    n.set_param(ParamType::Props, 0, p);
-                    true
-                }
-                _ => false,
-            }
-        }
+/// Sends one action; false when the target is gone or the pod did not build.
+fn execute(conn: &registry::Conn, context: &pipewire::context::ContextRc, action: &Action) -> bool {
+    let (target, kind, bytes) = match action {
+        Action::SetNode { node, volume } => (
+            lanes::Target::Node(*node),
+            ParamType::Props,
+            pod::props_pod(volume),
+        ),
         Action::SetRoute {
             device,
             index,
             route_device,
             volume,
-        } => {
-            let bytes = pod::route_pod(*index, *route_device, volume);
-            match (conn.device(*device), Pod::from_bytes(&bytes)) {
-                (Some(d), Some(p)) => {
-                    d.set_param(ParamType::Route, 0, p);
-                    true
-                }
-                _ => false,
-            }
-        }
+        } => (
+            lanes::Target::Device(*device),
+            ParamType::Route,
+            pod::route_pod(*index, *route_device, volume),
+        ),
+    };
+    match Pod::from_bytes(&bytes) {
+        Some(p) => conn.set_param(context, target, kind, p),
+        None => false,
     }
 }
 

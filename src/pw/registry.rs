@@ -1,6 +1,7 @@
 //! One PipeWire connection: the registry, the bound proxies and their listeners.
 //! Each listener turns what PipeWire says into a [`Update`] for the state.
 
+use super::lanes::{Lanes, Owner, Target};
 use super::{pod, Ctx};
 use crate::state::{Props, Update};
 use pipewire::client::{Client, ClientChangeMask, ClientListener};
@@ -29,6 +30,8 @@ const NODE_CLASSES: &[&str] = &[
 /// Fields drop in declaration order: proxies first, the core last, because a proxy
 /// must not outlive the connection it was made on.
 pub(super) struct Conn {
+    /// Where set_params go (see `lanes.rs`); first, so that they close before the core.
+    lanes: Rc<Lanes>,
     bound: Rc<RefCell<Bound>>,
     /// The initial-sync round trip in flight, and how many remain (see `Ctx::core_done`).
     pub(super) pending_sync: Cell<Option<i32>>,
@@ -48,6 +51,9 @@ struct Bound {
     devices: HashMap<u32, (DeviceListener, Device)>,
     clients: HashMap<u32, (ClientListener, Client)>,
     metadata: HashMap<u32, (MetadataListener, Metadata)>,
+    /// Which client implements each node and device: that client's lane carries its
+    /// set_params.
+    owners: HashMap<u32, Owner>,
 }
 
 fn props_of(dict: &DictRef) -> Props {
@@ -88,12 +94,17 @@ impl Conn {
             })
             .register();
         let bound = Rc::new(RefCell::new(Bound::default()));
+        let lanes = Rc::new(Lanes::default());
         let (w, b, reg) = (
             Rc::downgrade(ctx),
             Rc::downgrade(&bound),
             registry.downgrade(),
         );
-        let (w2, b2) = (Rc::downgrade(ctx), Rc::downgrade(&bound));
+        let (w2, b2, l2) = (
+            Rc::downgrade(ctx),
+            Rc::downgrade(&bound),
+            Rc::downgrade(&lanes),
+        );
         let registry_listener = registry
             .add_listener_local()
             .global(move |obj| {
@@ -104,12 +115,15 @@ impl Conn {
                 }
             })
             .global_remove(move |id| {
-                if let (Some(ctx), Some(bound)) = (w2.upgrade(), b2.upgrade()) {
-                    on_global_remove(&ctx, &bound, id);
+                if let (Some(ctx), Some(bound), Some(lanes)) =
+                    (w2.upgrade(), b2.upgrade(), l2.upgrade())
+                {
+                    on_global_remove(&ctx, &bound, &lanes, id);
                 }
             })
             .register();
         Ok(Conn {
+            lanes,
             bound,
             pending_sync: Cell::new(None),
             syncs_left: Cell::new(0),
@@ -125,12 +139,34 @@ impl Conn {
         self._core.sync(0).ok().map(|s| s.seq())
     }
 
-    pub(super) fn node(&self, id: u32) -> Option<std::cell::Ref<'_, Node>> {
-        std::cell::Ref::filter_map(self.bound.borrow(), |b| b.nodes.get(&id).map(|(_, n)| n)).ok()
+    /// Sends a set_param on the lane of the client that implements the object; false
+    /// when the object is unknown or no lane could be opened.
+    pub(super) fn set_param(
+        &self,
+        context: &pipewire::context::ContextRc,
+        target: Target,
+        kind: ParamType,
+        pod: &pipewire::spa::pod::Pod,
+    ) -> bool {
+        let id = match target {
+            Target::Node(id) | Target::Device(id) => id,
+        };
+        let Some(&owner) = self.bound.borrow().owners.get(&id) else {
+            return false;
+        };
+        self.lanes.set_param(context, owner, target, kind, pod)
     }
+}
 
-    pub(super) fn device(&self, id: u32) -> Option<std::cell::Ref<'_, Device>> {
-        std::cell::Ref::filter_map(self.bound.borrow(), |b| b.devices.get(&id).map(|(_, d)| d)).ok()
+/// The client implementing an object, if it is one we know (else the shared lane).
+fn owner_of(bound: &RefCell<Bound>, obj: &GlobalObject<&DictRef>) -> Owner {
+    let client = obj
+        .props
+        .and_then(|p| p.get("client.id"))
+        .and_then(|c| c.parse().ok());
+    match client {
+        Some(c) if bound.borrow().clients.contains_key(&c) => Owner::Client(c),
+        _ => Owner::Shared,
     }
 }
 
@@ -178,7 +214,10 @@ fn on_global(
                 })
                 .register();
             node.subscribe_params(&[ParamType::Props]);
-            bound.borrow_mut().nodes.insert(id, (listener, node));
+            let owner = owner_of(bound, obj);
+            let mut b = bound.borrow_mut();
+            b.owners.insert(id, owner);
+            b.nodes.insert(id, (listener, node));
         }
         ObjectType::Client => {
             let Ok(client) = registry.bind::<Client, _>(obj) else {
@@ -222,7 +261,10 @@ fn on_global(
                 })
                 .register();
             device.subscribe_params(&[ParamType::Route]);
-            bound.borrow_mut().devices.insert(id, (listener, device));
+            let owner = owner_of(bound, obj);
+            let mut b = bound.borrow_mut();
+            b.owners.insert(id, owner);
+            b.devices.insert(id, (listener, device));
         }
         ObjectType::Metadata if prop("metadata.name") == Some("default") => {
             let Ok(metadata) = registry.bind::<Metadata, _>(obj) else {
@@ -265,14 +307,17 @@ fn default_node_name(value: &str) -> Option<String> {
     v.get("name")?.as_str().map(str::to_owned)
 }
 
-fn on_global_remove(ctx: &Rc<Ctx>, bound: &RefCell<Bound>, id: u32) {
+fn on_global_remove(ctx: &Rc<Ctx>, bound: &RefCell<Bound>, lanes: &Lanes, id: u32) {
+    lanes.forget(id);
     // Unbind under the borrow, then tell the state once the borrow has ended.
     let updates = {
         let mut b = bound.borrow_mut();
-        if b.nodes.remove(&id).is_some() {
-            vec![Update::NodeRemoved(id)]
-        } else if b.clients.remove(&id).is_some() {
+        b.owners.remove(&id);
+        if b.clients.remove(&id).is_some() {
+            lanes.close(id);
             vec![Update::ClientRemoved(id)]
+        } else if b.nodes.remove(&id).is_some() {
+            vec![Update::NodeRemoved(id)]
         } else if b.devices.remove(&id).is_some() {
             vec![Update::DeviceRemoved(id)]
         } else if b.metadata.remove(&id).is_some() {

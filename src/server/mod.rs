@@ -50,18 +50,54 @@ impl fmt::Display for BindError {
 
 impl std::error::Error for BindError {}
 
-/// The listening socket; removes its file when dropped.
+/// The listening socket; removes its file when dropped (before the lock is released).
 pub struct Listener {
     inner: Async<UnixListener>,
     path: PathBuf,
+    _lock: std::fs::File,
+}
+
+/// Takes the exclusive lock on `PATH.lock` (see [`Listener::bind`]). The file stays when
+/// the daemon exits: unlinking it would let a third daemon lock a fresh file while a
+/// second one holds the old.
+fn lock(path: &Path) -> Result<std::fs::File, BindError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&lock_path)
+        .map_err(|e| BindError::Io(lock_path.clone(), e))?;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            BindError::AlreadyRunning(path.to_owned())
+        } else {
+            BindError::Io(lock_path, e)
+        });
+    }
+    Ok(file)
 }
 
 impl Listener {
     /// Binds `path` with mode 0600. A socket file nobody answers on (left by a crash)
     /// is replaced; one a daemon answers on is an error.
+    ///
+    /// Two daemons starting at once must not both see a stale socket, both remove it and
+    /// both bind (the first one then serves an unlinked socket nobody can reach). So the
+    /// check-remove-bind sequence runs under an exclusive lock on `PATH.lock`, held for the
+    /// daemon's life: the loser is told a daemon is already running.
     pub fn bind(path: &Path) -> Result<Listener, BindError> {
         protocol::check_socket_path(path).map_err(BindError::PathTooLong)?;
         let io = |e| BindError::Io(path.to_owned(), e);
+        let lock = lock(path)?;
         match UnixStream::connect(path) {
             Ok(_) => return Err(BindError::AlreadyRunning(path.to_owned())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -88,6 +124,7 @@ impl Listener {
         Ok(Listener {
             inner: Async::new(listener).map_err(io)?,
             path: path.to_owned(),
+            _lock: lock,
         })
     }
 

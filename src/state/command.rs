@@ -1,13 +1,15 @@
-//! Requests against the state, and the per-stream change protocol.
+//! Requests against the state, and the requests waiting for PipeWire.
 //!
 //! A volume request computes each stream's new volume from the stream's *target* (the
 //! last requested value, not yet confirmed) or, when there is none, from what PipeWire
-//! reported. That is what makes a burst of key repeats add up exactly. A stream with a
-//! change in flight only gets its target moved; the target is sent when PipeWire confirms
-//! the in-flight change. A request is answered when every stream it touched has confirmed
-//! a generation at least as new as the one the request created, or has vanished.
+//! reported. That is what makes a burst of key repeats add up exactly. The targets then
+//! go out through the per-stream protocol in `control.rs`. A request is answered when
+//! each stream it touched has confirmed a generation at least as new as the one the
+//! request created, has vanished, or had its change cancelled by a timeout. It fails
+//! only when nothing it asked for happened.
 
-use super::{Action, AppKey, Inflight, State, CONFIRM_TIMEOUT};
+use super::control::same;
+use super::{AppKey, State, CONFIRM_TIMEOUT};
 use crate::protocol::{Error, ErrorKind, MuteState, Reply, Request, Response};
 use crate::volume::{self, Volume};
 use std::time::Instant;
@@ -21,9 +23,18 @@ struct Waiter {
     key: AppKey,
     /// Set when a reload removed the app while this request waited: what its reply needs.
     gone: Option<Gone>,
-    /// (node, generation it must confirm)
-    needs: Vec<(u32, u64)>,
+    needs: Vec<Need>,
     deadline: Instant,
+}
+
+/// A stream a request changed.
+#[derive(Debug)]
+struct Need {
+    node: u32,
+    /// The generation the stream must confirm.
+    generation: u64,
+    /// Set when a timeout cancelled it.
+    cancelled: bool,
 }
 
 /// An app that a reload removed, as a waiting request still has to name it.
@@ -43,6 +54,25 @@ pub(super) struct Waiters {
 impl Waiters {
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         self.waiting.iter().map(|w| w.deadline).min()
+    }
+
+    /// (node, generation) of every change a request out of time still waits for.
+    pub(super) fn overdue(&self, now: Instant) -> Vec<(u32, u64)> {
+        self.waiting
+            .iter()
+            .filter(|w| w.deadline <= now)
+            .flat_map(|w| w.needs.iter().filter(|n| !n.cancelled))
+            .map(|n| (n.node, n.generation))
+            .collect()
+    }
+
+    /// A timeout cancelled `node`'s generations in `after < g <= upto`.
+    pub(super) fn cancel_needs(&mut self, node: u32, after: u64, upto: u64) {
+        for n in self.waiting.iter_mut().flat_map(|w| w.needs.iter_mut()) {
+            if n.node == node && n.generation > after && n.generation <= upto {
+                n.cancelled = true;
+            }
+        }
     }
 
     /// Follows a config change: `remap` gives an app key's new value, `None` when the
@@ -91,10 +121,6 @@ impl Waiters {
             ));
         }
     }
-}
-
-pub(super) fn same(a: &Volume, b: &Volume) -> bool {
-    a.mute == b.mute && volume::same_channels(&a.channels, &b.channels)
 }
 
 impl State {
@@ -154,6 +180,8 @@ impl State {
         let (cap, step) = self.limits(key);
         let name = self.key_name(key).0.to_owned();
         // Each stream's starting point: its pending target, else what PipeWire reported.
+        // Streams that stopped answering are left alone (see `control.rs`).
+        let mut unresponsive = 0;
         let bases: Vec<(u32, Volume)> = self
             .members(key)
             .into_iter()
@@ -164,9 +192,22 @@ impl State {
                     .target
                     .clone()
                     .or_else(|| self.reported(id).cloned())?;
+                if n.control.unresponsive {
+                    unresponsive += 1;
+                    return None;
+                }
                 (!base.channels.is_empty()).then_some((id, base))
             })
             .collect();
+        if bases.is_empty() && unresponsive > 0 {
+            return Err(Error::new(
+                ErrorKind::NotResponding,
+                format!(
+                    "{name}'s streams are not responding (is the app stopped or hung?); \
+                     nothing was changed"
+                ),
+            ));
+        }
         if bases.is_empty() {
             return Err(Error::new(
                 ErrorKind::NoStreams,
@@ -205,15 +246,19 @@ impl State {
             if same(&next, &base) {
                 continue;
             }
-            let node = self.nodes.get_mut(&id).expect("member exists");
+            let Some(node) = self.nodes.get_mut(&id) else {
+                continue;
+            };
             node.control.generation += 1;
-            let generation = node.control.generation;
-            node.control.target = Some(next.clone());
-            needs.push((id, generation));
-            if node.control.inflight.is_none() {
-                self.send(id, next, generation, now);
-            }
+            needs.push(Need {
+                node: id,
+                generation: node.control.generation,
+                cancelled: false,
+            });
+            node.control.target = Some(next);
         }
+        // After the waiter exists: a target that needs no send settles it at once.
+        let ids: Vec<u32> = needs.iter().map(|n| n.node).collect();
         if needs.is_empty() {
             return Ok(false);
         }
@@ -224,116 +269,55 @@ impl State {
             needs,
             deadline: now + CONFIRM_TIMEOUT,
         });
+        for id in ids {
+            self.dispatch(id, now);
+        }
         Ok(true)
     }
 
-    /// Queues a set_param for a node (on its device route when it has one).
-    pub(super) fn send(&mut self, id: u32, volume: Volume, generation: u64, now: Instant) {
-        let action = match self.route_of(id) {
-            Some(r) => Action::SetRoute {
-                device: r.device,
-                index: r.index,
-                route_device: r.route_device,
-                volume: volume.clone(),
-            },
-            None => Action::SetNode {
-                node: id,
-                volume: volume.clone(),
-            },
-        };
-        self.outbox.push(action);
-        if let Some(node) = self.nodes.get_mut(&id) {
-            node.control.inflight = Some(Inflight {
-                volume,
-                generation,
-                since: now,
-            });
-        }
-    }
-
-    /// PipeWire reported a (possibly) new volume for a node.
-    pub(super) fn reported_changed(&mut self, id: u32, now: Instant) {
-        self.touch(id);
-        let reported = self.reported(id).cloned();
-        let Some(node) = self.nodes.get_mut(&id) else {
-            return;
-        };
-        let c = &mut node.control;
-        match &c.inflight {
-            Some(f) if reported.as_ref().is_some_and(|r| same(r, &f.volume)) => {
-                c.confirmed = f.generation;
-                c.inflight = None;
-                self.send_pending(id, now);
-            }
-            // Not (yet) our change: another mixer, or an older event. Keep waiting;
-            // the deadline covers a confirmation that never comes.
-            Some(_) => {}
-            None => {
-                // Another mixer moved the stream: future steps start from there.
-                c.target = None;
-                c.confirmed = c.generation;
-            }
-        }
-        self.settle_waiters();
-    }
-
-    /// After a confirmation: sends the coalesced target, if a newer one is waiting.
-    fn send_pending(&mut self, id: u32, now: Instant) {
-        let reported = self.reported(id).cloned();
-        let Some(node) = self.nodes.get_mut(&id) else {
-            return;
-        };
-        let c = &mut node.control;
-        if c.generation == c.confirmed {
-            c.target = None;
-            return;
-        }
-        let target = c.target.clone().expect("a newer generation has a target");
-        if reported.as_ref().is_some_and(|r| same(r, &target)) {
-            // Already there (the burst came back to where it started): PipeWire may not
-            // report an unchanged value, so settle without sending.
-            c.confirmed = c.generation;
-            c.target = None;
-            return;
-        }
-        let generation = c.generation;
-        self.send(id, target, generation, now);
-    }
-
-    /// Answers every waiter whose streams all confirmed or vanished.
+    /// Answers every waiter whose streams all confirmed, vanished or were cancelled.
     pub(super) fn settle_waiters(&mut self) {
         let mut i = 0;
         while i < self.waiters.waiting.len() {
             let w = &self.waiters.waiting[i];
-            let mut vanished = 0;
-            let ready = w
-                .needs
-                .iter()
-                .all(|&(id, generation)| match self.nodes.get(&id) {
-                    None => {
-                        vanished += 1;
-                        true
-                    }
-                    Some(n) => n.control.confirmed >= generation,
-                });
+            let (mut vanished, mut cancelled) = (0, 0);
+            let ready = w.needs.iter().all(|n| match self.nodes.get(&n.node) {
+                None => {
+                    vanished += 1;
+                    true
+                }
+                Some(_) if n.cancelled => {
+                    cancelled += 1;
+                    true
+                }
+                Some(node) => node.control.confirmed >= n.generation,
+            });
             if !ready {
                 i += 1;
                 continue;
             }
             let w = self.waiters.waiting.swap_remove(i);
+            let name = self.waiter_name(&w).to_owned();
             let reply = if vanished == w.needs.len() {
                 Err(Error::new(
                     ErrorKind::StreamVanished,
+                    format!("the streams of {name} vanished before PipeWire confirmed the change"),
+                ))
+            } else if vanished + cancelled == w.needs.len() {
+                Err(Error::new(
+                    ErrorKind::Timeout,
                     format!(
-                        "the streams of {} vanished before PipeWire confirmed the change",
-                        self.waiter_name(&w)
+                        "PipeWire did not confirm the change to {name} within {} s \
+                         (is the app stopped or hung?); the change was cancelled",
+                        CONFIRM_TIMEOUT.as_secs()
                     ),
                 ))
             } else {
+                // Some streams changed: the reply shows each one as it is.
                 Ok(Response::App(match &w.gone {
                     None => self.app_state(w.key),
                     Some(g) => {
-                        let ids = w.needs.iter().map(|&(id, _)| id).collect();
+                        let ids = w.needs.iter().map(|n| n.node).collect();
                         self.state_of(&g.name, &g.label, g.max_volume, ids)
                     }
                 }))
@@ -352,39 +336,5 @@ impl State {
     /// Replies for requests that finished waiting.
     pub fn take_completed(&mut self) -> Vec<(WaiterId, Reply)> {
         std::mem::take(&mut self.waiters.done)
-    }
-
-    /// Fails requests and gives up on changes that PipeWire did not confirm in time.
-    pub fn expire(&mut self, now: Instant) {
-        let (late, waiting): (Vec<Waiter>, Vec<Waiter>) = std::mem::take(&mut self.waiters.waiting)
-            .into_iter()
-            .partition(|w| w.deadline <= now);
-        self.waiters.waiting = waiting;
-        for w in late {
-            self.waiters.done.push((
-                w.id,
-                Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "PipeWire did not confirm the change to {} within {} s",
-                        self.waiter_name(&w),
-                        CONFIRM_TIMEOUT.as_secs()
-                    ),
-                )),
-            ));
-        }
-        for node in self.nodes.values_mut() {
-            let c = &mut node.control;
-            if c.inflight
-                .as_ref()
-                .is_some_and(|f| f.since + CONFIRM_TIMEOUT <= now)
-            {
-                // Give up on this change; the next request starts from what PipeWire says.
-                c.inflight = None;
-                c.target = None;
-                c.confirmed = c.generation;
-            }
-        }
-        self.settle_waiters();
     }
 }

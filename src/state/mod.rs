@@ -10,6 +10,7 @@
 //! A burst of key repeats therefore never queues up, and the last target always lands.
 
 mod command;
+mod control;
 mod reload;
 mod remember;
 mod view;
@@ -22,6 +23,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 pub use command::WaiterId;
+use control::Control;
 pub use remember::RESTORE_GUARD;
 
 /// Node and client properties.
@@ -29,6 +31,8 @@ pub type Props = HashMap<String, String>;
 
 /// How long PipeWire may take to confirm a change before the request fails.
 pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(2);
+/// set_params a stream may get back to back before pacing starts (see `control.rs`).
+pub const PACE_BURST: f64 = 4.0;
 
 /// A fact reported by PipeWire.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,26 +118,6 @@ impl Class {
             _ => Class::Other,
         }
     }
-}
-
-/// The change protocol's bookkeeping for one stream.
-#[derive(Debug, Clone, Default)]
-struct Control {
-    /// Bumped for every new target.
-    generation: u64,
-    /// Highest generation PipeWire confirmed (or that was settled otherwise).
-    confirmed: u64,
-    /// Where the stream should end up, while that is not yet confirmed.
-    target: Option<Volume>,
-    /// What was sent and not yet confirmed.
-    inflight: Option<Inflight>,
-}
-
-#[derive(Debug, Clone)]
-struct Inflight {
-    volume: Volume,
-    generation: u64,
-    since: Instant,
 }
 
 #[derive(Debug, Clone)]
@@ -449,22 +433,10 @@ impl State {
     pub fn take_actions(&mut self) -> Vec<Action> {
         std::mem::take(&mut self.outbox)
     }
-
-    /// When the next in-flight change or waiter times out, if any.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        let inflight = self
-            .nodes
-            .values()
-            .filter_map(|n| n.control.inflight.as_ref())
-            .map(|f| f.since + CONFIRM_TIMEOUT)
-            .min();
-        match (inflight, self.waiters.next_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
 }
 
+#[cfg(test)]
+mod control_tests;
 #[cfg(test)]
 mod reload_tests;
 #[cfg(test)]

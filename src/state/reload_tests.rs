@@ -81,7 +81,7 @@ fn a_timeout_across_a_reload_names_the_removed_app() {
     );
     t.req(up("aaa")).unwrap();
     t.s.set_config(Config::default());
-    t.s.expire(t.now + CONFIRM_TIMEOUT);
+    t.s.tick(t.now + CONFIRM_TIMEOUT);
     let done = t.s.take_completed();
     let e = done[0].1.as_ref().unwrap_err();
     assert_eq!(e.kind, ErrorKind::Timeout);
@@ -197,7 +197,7 @@ fn random_reloads_keep_the_state_consistent_and_answer_every_request_once() {
                 }
                 _ => {
                     t.now += CONFIRM_TIMEOUT / 3;
-                    t.s.expire(t.now);
+                    t.s.tick(t.now);
                 }
             }
             t.s.check_app_indices();
@@ -206,7 +206,7 @@ fn random_reloads_keep_the_state_consistent_and_answer_every_request_once() {
         // Drain: everything confirms, then time runs out for what cannot.
         t.pipewire_applies();
         t.now += CONFIRM_TIMEOUT * 2;
-        t.s.expire(t.now);
+        t.s.tick(t.now);
         answered.extend(t.s.take_completed().into_iter().map(|(id, _)| id));
         let _ = t.s.take_changes();
         t.s.check_app_indices();

@@ -12,7 +12,7 @@
 //!   writer's change lands within [`RESTORE_GUARD`] of our restore, the remembered value
 //!   is sent once more; that foreign change is not recorded either.
 
-use super::command::same as same_volume;
+use super::control::same as same_volume;
 use super::{AppKey, Class, State};
 use crate::memory::{Memory, Remembered};
 use crate::protocol::{Error, ErrorKind, Reply, Response};
@@ -214,11 +214,10 @@ impl State {
         }
         let c = &mut node.control;
         c.generation += 1;
-        let generation = c.generation;
-        c.target = Some(target.clone());
-        if c.inflight.is_none() {
-            self.send(id, target, generation, now);
-        }
+        c.target = Some(target);
+        // Sent now unless a change is in flight or pacing holds it (then it goes out on
+        // the confirmation, or at the next tick).
+        self.dispatch(id, now);
     }
 
     /// The `forget` request: drops one app's remembered volume, or every app's.

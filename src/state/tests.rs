@@ -321,23 +321,6 @@ fn external_changes_reset_the_base() {
 }
 
 #[test]
-fn unconfirmed_changes_time_out() {
-    let mut t = T::new();
-    t.add(41, stream("vesktop", 8), 50.0);
-    let w = t.req(up("vesktop")).unwrap();
-    t.s.take_actions(); // PipeWire never answers
-    assert_eq!(t.s.next_deadline(), Some(t.now + CONFIRM_TIMEOUT));
-    t.s.expire(t.now + CONFIRM_TIMEOUT);
-    let done = t.s.take_completed();
-    assert_eq!(done[0].0, w);
-    assert_eq!(done[0].1.as_ref().unwrap_err().kind, ErrorKind::Timeout);
-    assert_eq!(t.s.next_deadline(), None);
-    // The stream is usable again.
-    t.req(up("vesktop")).unwrap();
-    assert_eq!(t.s.take_actions().len(), 1);
-}
-
-#[test]
 fn disconnect_fails_waiters_and_forgets_everything() {
     let mut t = T::new();
     t.add(41, stream("vesktop", 8), 50.0);

@@ -7,49 +7,11 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The socket both sides use by default: `$AUDIO_DAEMON_SOCKET`, else
-/// `$XDG_RUNTIME_DIR/audio-daemon.sock` (None when neither is set).
-pub fn default_socket_path() -> Option<std::path::PathBuf> {
-    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-    if let Some(p) = var("AUDIO_DAEMON_SOCKET") {
-        return Some(p.into());
-    }
-    Some(std::path::PathBuf::from(var("XDG_RUNTIME_DIR")?).join("audio-daemon.sock"))
-}
+mod socket;
+mod waybar;
 
-/// Longest socket path: a Unix socket address holds 108 bytes, the last one a NUL.
-pub const MAX_SOCKET_PATH: usize = 107;
-
-/// A socket path too long for a Unix socket address. Without this check the OS error
-/// is a misleading "No such file or directory".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SocketPathTooLong {
-    pub path: std::path::PathBuf,
-}
-
-impl fmt::Display for SocketPathTooLong {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "socket path too long ({} bytes, at most {MAX_SOCKET_PATH}): {}",
-            self.path.as_os_str().len(),
-            self.path.display()
-        )
-    }
-}
-
-impl std::error::Error for SocketPathTooLong {}
-
-/// Checks that `path` fits in a Unix socket address (both sides call this first).
-pub fn check_socket_path(path: &std::path::Path) -> Result<(), SocketPathTooLong> {
-    if path.as_os_str().len() > MAX_SOCKET_PATH {
-        Err(SocketPathTooLong {
-            path: path.to_owned(),
-        })
-    } else {
-        Ok(())
-    }
-}
+pub use socket::{check_socket_path, default_socket_path, SocketPathTooLong, MAX_SOCKET_PATH};
+pub use waybar::WaybarLine;
 
 /// Longest request line the daemon reads; longer lines get [`ErrorKind::LineTooLong`].
 pub const MAX_LINE: usize = 4096;
@@ -372,8 +334,10 @@ pub enum ErrorKind {
     NoStreams,
     /// Every stream the command acted on vanished before PipeWire confirmed.
     StreamVanished,
-    /// PipeWire did not confirm the change in time.
+    /// PipeWire did not confirm the change in time; it was cancelled.
     Timeout,
+    /// Every stream of the app stopped answering (a stopped or hung app); nothing changed.
+    NotResponding,
     /// The daemon is not connected to PipeWire (it keeps trying).
     PipewireUnavailable,
     /// Too many connections, or the daemon is shutting down.
@@ -517,63 +481,6 @@ impl Event {
     /// Parses one line of the event stream.
     pub fn from_line(line: &str) -> Result<Event, serde_json::Error> {
         serde_json::from_str(line)
-    }
-}
-
-/// One line for a waybar `custom` module with `"return-type": "json"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WaybarLine {
-    pub text: String,
-    pub tooltip: String,
-    /// `muted`, `unmuted` or `inactive` (no streams), for CSS.
-    pub class: String,
-    /// The same word as `class`: waybar picks a `format-icons` entry by `alt`, so a bar
-    /// can show a muted or inactive icon whatever the percentage.
-    pub alt: String,
-    pub percentage: u32,
-}
-
-impl WaybarLine {
-    /// Nothing to show: the app has no streams, or the daemon is not there.
-    pub fn inactive(tooltip: String) -> WaybarLine {
-        WaybarLine {
-            text: "-".to_owned(),
-            tooltip,
-            class: "inactive".to_owned(),
-            alt: "inactive".to_owned(),
-            percentage: 0,
-        }
-    }
-
-    /// Renders an app's state for the bar.
-    pub fn from_state(state: &AppState) -> WaybarLine {
-        let label = if state.label.is_empty() {
-            &state.app
-        } else {
-            &state.label
-        };
-        let Some(volume) = state.volume else {
-            return WaybarLine::inactive(format!("{label}: no streams"));
-        };
-        let pct = volume.round().max(0.0) as u32;
-        let n = state.streams.len();
-        let plural = if n == 1 { "stream" } else { "streams" };
-        let (text, class) = if state.muted {
-            (format!("{pct}% muted"), "muted")
-        } else {
-            (format!("{pct}%"), "unmuted")
-        };
-        WaybarLine {
-            text,
-            tooltip: format!("{label}: {text_pct}% ({n} {plural})", text_pct = pct),
-            class: class.to_owned(),
-            alt: class.to_owned(),
-            percentage: pct,
-        }
-    }
-
-    pub fn to_line(&self) -> String {
-        serde_json::to_string(self).expect("a waybar line always serializes")
     }
 }
 

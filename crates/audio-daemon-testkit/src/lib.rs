@@ -252,6 +252,11 @@ impl Session {
         Ok(())
     }
 
+    /// The PID of a process this session started (`"pipewire"`, `"wireplumber"`, ...).
+    pub fn pid_of(&self, name: &str) -> Option<u32> {
+        self.procs.iter().find(|p| p.name == name).map(Proc::pid)
+    }
+
     /// Stops this session's pipewire (to test losing it); returns whether it was running.
     pub fn kill_pipewire(&mut self) -> bool {
         let before = self.procs.len();

@@ -4,8 +4,9 @@
 //! async runtime and no PipeWire (check with `ldd`), and it starts at a C `main` (see
 //! [`main`]). Release builds link it statically (scripts/build-release.sh).
 
-// std's own entry point does start-up work this short-lived client never needs.
-#![no_main]
+// std's own entry point does start-up work this short-lived client never needs. (A test
+// build keeps it: the test harness brings its own `main`.)
+#![cfg_attr(not(test), no_main)]
 
 use audio_daemon_ipc::{
     self as protocol, AppState, ErrorKind, MuteState, Reply, Request, Response, WaybarLine,
@@ -346,6 +347,7 @@ fn latency(conn: &mut Conn, app: &str, count: usize) -> Result<ExitCode, String>
 /// pipe is an error instead of a silent death, is made below. `lang_start` would also
 /// flush stdout at exit; `run`'s output ends in newlines (line-buffered), and the flush
 /// below covers the rest.
+#[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
     // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
@@ -355,6 +357,8 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
     libc::c_int::from(code)
 }
 
+// Only the C `main` calls it, which test builds leave out.
+#[cfg_attr(test, allow(dead_code))]
 fn run() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut socket = None;
