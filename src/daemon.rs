@@ -55,6 +55,28 @@ fn load(opts: &Options) -> Result<Config, ConfigError> {
     }
 }
 
+/// Loads the configuration on a thread that ends with the read. Not `smol::unblock`: its
+/// pool thread outlives the call and wakes twice a second for good, on a daemon that
+/// otherwise sleeps between keypresses. Where no thread can be started, the read happens
+/// here, on the caller's executor (a config file is small and regular; see `config::read`).
+async fn load_on_own_thread(opts: &Options) -> Result<Config, ConfigError> {
+    let (tx, rx) = smol::channel::bounded(1);
+    let thread_opts = opts.clone();
+    let spawned = std::thread::Builder::new()
+        .name("config".into())
+        .spawn(move || {
+            let _ = tx.send_blocking(load(&thread_opts));
+        });
+    match spawned {
+        Ok(_) => match rx.recv().await {
+            Ok(loaded) => loaded,
+            // The thread died without an answer (it cannot panic on input, but be safe).
+            Err(_) => load(opts),
+        },
+        Err(_) => load(opts),
+    }
+}
+
 /// A stream that becomes readable whenever `signal` arrives.
 fn signal_stream(signal: i32) -> std::io::Result<Async<UnixStream>> {
     let (read, write) = UnixStream::pair()?;
@@ -150,14 +172,10 @@ pub fn run(opts: Options) -> Result<(), StartError> {
         async move {
             loop {
                 wait_signal(&hup).await;
-                // On a blocking-pool thread: this executor serves the socket, and a slow
-                // file system must not hold up a keypress. Signals that arrive meanwhile
-                // wait in the signal pipe and cause one more reload.
-                let loaded = smol::unblock({
-                    let opts = opts.clone();
-                    move || load(&opts)
-                })
-                .await;
+                // Off this executor, which serves the socket: a slow file system must not
+                // hold up a keypress. Signals that arrive meanwhile wait in the signal
+                // pipe and cause one more reload.
+                let loaded = load_on_own_thread(&opts).await;
                 match loaded {
                     Ok(config) => {
                         hub.waybar.set_offset(config.waybar_signal);
