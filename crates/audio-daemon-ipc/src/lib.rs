@@ -431,6 +431,10 @@ pub struct WaybarLine {
     pub tooltip: String,
     /// `muted`, `unmuted` or `inactive` (no streams), for CSS.
     pub class: String,
+    /// The same as `class`: waybar picks `{icon}` from `format-icons` by `alt` (the
+    /// home-manager module's modules have icons for each state), never by `class`.
+    #[serde(default)]
+    pub alt: String,
     pub percentage: u32,
 }
 
@@ -443,12 +447,12 @@ impl WaybarLine {
             &state.label
         };
         let Some(volume) = state.volume else {
-            return WaybarLine {
-                text: "-".to_owned(),
-                tooltip: format!("{label}: no streams"),
-                class: "inactive".to_owned(),
-                percentage: 0,
-            };
+            return WaybarLine::new(
+                "-".to_owned(),
+                format!("{label}: no streams"),
+                "inactive",
+                0,
+            );
         };
         let pct = volume.round().max(0.0) as u32;
         let n = state.streams.len();
@@ -458,11 +462,18 @@ impl WaybarLine {
         } else {
             (format!("{pct}%"), "unmuted")
         };
+        let tooltip = format!("{label}: {pct}% ({n} {plural})");
+        WaybarLine::new(text, tooltip, class, pct)
+    }
+
+    /// A line in state `class` (also its `alt`).
+    pub fn new(text: String, tooltip: String, class: &str, percentage: u32) -> WaybarLine {
         WaybarLine {
             text,
-            tooltip: format!("{label}: {text_pct}% ({n} {plural})", text_pct = pct),
+            tooltip,
             class: class.to_owned(),
-            percentage: pct,
+            alt: class.to_owned(),
+            percentage,
         }
     }
 

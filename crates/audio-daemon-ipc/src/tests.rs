@@ -209,14 +209,17 @@ fn waybar_lines() {
     assert_eq!(w.class, "unmuted");
     assert_eq!(w.percentage, 45);
     assert_eq!(w.tooltip, "Discord: 45% (1 stream)");
+    assert_eq!(w.alt, "unmuted");
     s.muted = true;
-    assert_eq!(WaybarLine::from_state(&s).class, "muted");
+    let w = WaybarLine::from_state(&s);
+    assert_eq!((w.class.as_str(), w.alt.as_str()), ("muted", "muted"));
     s.volume = None;
     s.streams.clear();
     let w = WaybarLine::from_state(&s);
     assert_eq!((w.class.as_str(), w.percentage), ("inactive", 0));
+    assert_eq!(w.alt, "inactive");
     let json: serde_json::Value = serde_json::from_str(&w.to_line()).unwrap();
-    for key in ["text", "tooltip", "class", "percentage"] {
+    for key in ["text", "tooltip", "class", "alt", "percentage"] {
         assert!(json.get(key).is_some(), "{key}");
     }
 }

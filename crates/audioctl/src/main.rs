@@ -209,12 +209,12 @@ fn waybar_follow(path: &PathBuf, app: &str) -> ExitCode {
             FollowEnd::UnknownApp(msg) => return fail(REFUSED, msg),
             FollowEnd::Daemon => {}
         }
-        let down = WaybarLine {
-            text: "-".into(),
-            tooltip: format!("{app}: audio-daemon is not running"),
-            class: "inactive".into(),
-            percentage: 0,
-        };
+        let down = WaybarLine::new(
+            "-".into(),
+            format!("{app}: audio-daemon is not running"),
+            "inactive",
+            0,
+        );
         if !out.print(down.to_line()) {
             return ExitCode::SUCCESS;
         }
