@@ -5,7 +5,9 @@
 #
 #   scripts/root-sandbox.sh [--user] WORKDIR CMD...
 #
-# In a private mount namespace (gone with the command, whatever way it ends):
+# In private mount and PID namespaces: the mounts go with the command, and so does every
+# process it started (the kernel kills a PID namespace's processes when its first one
+# ends), whatever way it ends. Inside:
 #   /                 the cached root, bind-mounted read-only
 #   /tmp /run /var/tmp /root /home /dev/shm   fresh tmpfs
 #   /src              this project, read-only; /src/target is target/testing-root
@@ -27,7 +29,7 @@ if [ "${1:-}" = __inside ]; then
   trap 'umount -R -l "$mnt" 2>/dev/null; rmdir "$mnt" 2>/dev/null || true' EXIT
   mount --bind "$root" "$mnt"
   mount -o remount,bind,ro "$mnt"
-  mount --rbind /proc "$mnt/proc"
+  mount -t proc proc "$mnt/proc"
   mount --rbind /sys "$mnt/sys"
   mount --bind /dev "$mnt/dev"
   mount --bind /dev/pts "$mnt/dev/pts"
@@ -79,4 +81,4 @@ root=$("$project/scripts/testing-root.sh" path)
 cache=$(dirname "$root")
 exec 7>"$cache/use.lock"
 flock -s 7
-exec unshare --mount --propagation private -- "$0" __inside "$root" "$user" "$work" "$@"
+exec unshare --mount --pid --fork --propagation private -- "$0" __inside "$root" "$user" "$work" "$@"
