@@ -55,10 +55,15 @@ start_streams() {
   wait_for "the $name stream" 20 grep -qx ready "$LOGS/streams-$name.out"
 }
 
-start_audio_stack() {
+# The session's environment (also for commands run later in the same session).
+audio_env() {
   export XDG_CONFIG_HOME=$HOME/.config XDG_STATE_HOME=$HOME/.local/state
-  mkdir -p "$XDG_CONFIG_HOME" "$XDG_STATE_HOME" "$LOGS"
   export DBUS_SESSION_BUS_ADDRESS=unix:path=$XDG_RUNTIME_DIR/bus
+}
+
+start_audio_stack() {
+  audio_env
+  mkdir -p "$XDG_CONFIG_HOME" "$XDG_STATE_HOME" "$LOGS"
   dbus-daemon --session --nofork --nopidfile --address="$DBUS_SESSION_BUS_ADDRESS" \
     >"$LOGS/dbus.log" 2>&1 &
   wait_for "the session bus" 20 test -S "$XDG_RUNTIME_DIR/bus"
@@ -79,6 +84,7 @@ start_audio_stack() {
   # Known volumes to start from, set through WirePlumber, not the daemon.
   VESKTOP_ID=$(stream_ids vesktop)
   SPOTIFY_ID=$(stream_ids spotify)
+  printf 'VESKTOP_ID=%s\nSPOTIFY_ID=%s\n' "$VESKTOP_ID" "$SPOTIFY_ID" >"$XDG_RUNTIME_DIR/stream-ids"
   wpctl set-volume "$VESKTOP_ID" 0.5
   wpctl set-volume "$SPOTIFY_ID" 0.5
   wpctl set-volume @DEFAULT_AUDIO_SINK@ 0.5
