@@ -62,6 +62,15 @@
             }
           );
 
+          # NixOS VM: real key presses in Hyprland under a user session, the
+          # key scenario shared with scripts/vm-test.sh.
+          hyprland-keys = pkgs.testers.runNixOSTest (
+            import ./nixos-tests/hyprland-keys.nix {
+              audioDaemonModule = self.homeManagerModules.audio-daemon;
+              homeManagerModule = home-manager.nixosModules.home-manager;
+            }
+          );
+
           # The module's generated binds, waybar modules and unit, evaluated
           # in the real home-manager with the real pkgs (the same assertions
           # nix/check-hm-eval.sh runs offline).

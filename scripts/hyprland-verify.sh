@@ -6,6 +6,8 @@
 # with the expected reason, so the check is seen to fail when it should.
 # Hyprland exits 0 for some errors, so its report is what is read.
 #
+# The VM test's configs (the same plus tests/compositor/vm-extra.*) must pass too.
+#
 #   scripts/hyprland-verify.sh      (root: uses scripts/testing-root.sh's cached root)
 set -euo pipefail
 project=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,10 +22,15 @@ bin=/src/target/release
 
 real_paths "$golden/hyprland.conf" "$bin" >"$work/hyprland.conf"
 real_paths "$golden/hyprland.lua" "$bin" >"$work/hyprland.lua"
+# As scripts/vm-test.sh runs them: with the VM test's additions.
+cat "$work/hyprland.conf" tests/compositor/vm-extra.conf >"$work/hyprland-vm.conf"
+cat "$work/hyprland.lua" tests/compositor/vm-extra.lua >"$work/hyprland-vm.lua"
 # Broken copies: NAME|FILE|SED|expected words in Hyprland's report.
 cases=(
   "good hyprlang|hyprland.conf||config ok"
   "good Lua|hyprland.lua||config ok"
+  "hyprlang with the VM test's additions|hyprland-vm.conf||config ok"
+  "Lua with the VM test's additions|hyprland-vm.lua||config ok"
   "hyprlang, bad bind flag|hyprland.conf|0,/^bindel=/s//bindelq=/|bind: invalid flag"
   "Lua, unknown keysym|hyprland.lua|0,/\"SUPER \+ XF86AudioRaiseVolume\"/s//\"SUPER + XF86AudioRaiseVolumeTypo\"/|Unknown keysym"
   "Lua, unknown dispatcher|hyprland.lua|0,/hl\.dsp\.exec_cmd\(/s//hl.dsp.exec_command(/|attempt to call a nil value"
