@@ -263,6 +263,7 @@ fn waybar_lines() {
     assert_eq!(w.class, "unmuted");
     assert_eq!(w.percentage, 45);
     assert_eq!(w.tooltip, "Discord: 45% (1 stream)");
+    assert_eq!(w.alt, "unmuted");
     s.muted = true;
     let w = WaybarLine::from_state(&s);
     assert_eq!((w.class.as_str(), w.alt.as_str()), ("muted", "muted"));
