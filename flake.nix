@@ -68,6 +68,15 @@
             }
           );
 
+          # NixOS VM: real key presses in Hyprland under a user session, the
+          # key scenario shared with scripts/vm-test.sh.
+          hyprland-keys = pkgs.testers.runNixOSTest (
+            import ./nixos-tests/hyprland-keys.nix {
+              audioDaemonModule = self.homeManagerModules.audio-daemon;
+              homeManagerModule = home-manager.nixosModules.home-manager;
+            }
+          );
+
           # The module's generated binds, waybar modules and unit, evaluated
           # in the real home-manager (check = true: a definition of an option
           # that does not exist fails) with the real pkgs: the same

@@ -78,6 +78,23 @@ in
       '';
     };
 
+    osd = lib.mkOption {
+      type = lib.types.nullOr (
+        lib.types.enum [
+          "notify"
+          "swayosd"
+        ]
+      );
+      default = null;
+      example = "notify";
+      description = ''
+        On-screen feedback for volume changes the daemon makes: `"notify"`
+        sends a freedesktop notification with a volume bar (mako, dunst,
+        swaync), `"swayosd"` shows SwayOSD's progress bar. `null` shows
+        nothing. Written as `osd` into {option}`settings`.
+      '';
+    };
+
     systemd = {
       enable = lib.mkOption {
         type = lib.types.bool;
@@ -112,6 +129,8 @@ in
 
     home.packages = [ cfg.package ];
 
+    services.audio-daemon.settings = lib.mkIf (cfg.osd != null) { inherit (cfg) osd; };
+
     xdg.configFile."audio-daemon/config.json" = lib.mkIf (cfg.settings != { }) {
       source = configFile;
     };
@@ -144,6 +163,10 @@ in
         Restart = "on-failure";
         RestartSec = "5s";
         UMask = "0077";
+        # Remembered app volumes: systemd creates ~/.local/state/audio-daemon,
+        # keeps it writable under ProtectHome=read-only, and passes it as
+        # $STATE_DIRECTORY, which the daemon prefers.
+        StateDirectory = "audio-daemon";
 
         # Sandboxing. The daemon needs: its config (read), the PipeWire
         # socket and its own socket in $XDG_RUNTIME_DIR (%t, writable), and

@@ -137,6 +137,10 @@ let
     baseConfig
     { services.audio-daemon.waybar.bar = "topBar"; }
   ];
+  withOsd = evalHome [
+    baseConfig
+    { services.audio-daemon.osd = "notify"; }
+  ];
   misspelt = evalHome [
     baseConfig
     { services.audio-daemon.hyprland.bind = [ ]; }
@@ -327,6 +331,10 @@ let
       ]
     )
     (expectEq "the runtime dir stays writable" [ "%t" ] unit.Service.ReadWritePaths)
+    (expectEq "the unit creates the state directory (remembered volumes)" "audio-daemon"
+      unit.Service.StateDirectory
+    )
+    (expect "unit text has StateDirectory" (hasInfix "\nStateDirectory=audio-daemon\n" unitText))
     (expect "no private PID namespace or hidden /proc (waybar must be signalled)" (
       !(unit.Service ? PrivatePIDs) && !(unit.Service ? ProtectProc)
     ))
@@ -350,6 +358,16 @@ let
     (expect "config.json written for non-empty settings" (
       hyprlang.xdg.configFile ? "audio-daemon/config.json"
     ))
+    (expectEq "osd goes into the config, next to the other settings"
+      {
+        osd = "notify";
+        step = 5;
+      }
+      {
+        inherit (withOsd.services.audio-daemon.settings) osd step;
+      }
+    )
+    (expect "no osd key unless osd is set" (!(hyprlang.services.audio-daemon.settings ? osd)))
     (expect "no config.json for empty settings" (
       !(minimal.xdg.configFile ? "audio-daemon/config.json")
     ))

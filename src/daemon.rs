@@ -1,6 +1,9 @@
 //! The daemon's life cycle: configuration, socket, PipeWire thread, signals.
 
 use crate::config::{Config, ConfigError};
+use crate::memory::writer::{Saver, Writer};
+use crate::memory::{self, Memory};
+use crate::osd;
 use crate::protocol::Event;
 use crate::pw::{Command, PipewireThread};
 use crate::server::{self, slots, BindError, Hub, Listener};
@@ -49,6 +52,28 @@ fn load(opts: &Options) -> Result<Config, ConfigError> {
     match &opts.config {
         Some(p) => Config::load(p, opts.config_explicit),
         None => Ok(Config::default()),
+    }
+}
+
+/// Loads the configuration on a thread that ends with the read. Not `smol::unblock`: its
+/// pool thread outlives the call and wakes twice a second for good, on a daemon that
+/// otherwise sleeps between keypresses. Where no thread can be started, the read happens
+/// here, on the caller's executor (a config file is small and regular; see `config::read`).
+async fn load_on_own_thread(opts: &Options) -> Result<Config, ConfigError> {
+    let (tx, rx) = smol::channel::bounded(1);
+    let thread_opts = opts.clone();
+    let spawned = std::thread::Builder::new()
+        .name("config".into())
+        .spawn(move || {
+            let _ = tx.send_blocking(load(&thread_opts));
+        });
+    match spawned {
+        Ok(_) => match rx.recv().await {
+            Ok(loaded) => loaded,
+            // The thread died without an answer (it cannot panic on input, but be safe).
+            Err(_) => load(opts),
+        },
+        Err(_) => load(opts),
     }
 }
 
@@ -112,9 +137,13 @@ pub fn run(opts: Options) -> Result<(), StartError> {
     let hup = signal_stream(SIGHUP).map_err(StartError::Io)?;
 
     let waybar = waybar::Signaller::spawn(config.waybar_signal).map_err(StartError::Io)?;
+    let (memory, writer) = open_memory(config.state_write_delay)?;
+    let osd_settings = osd::Settings::of(&config);
+    let (writer, saver) = writer.unzip();
     let (events_tx, events_rx) = smol::channel::unbounded::<Event>();
     let key_config = config.clone();
-    let pw = PipewireThread::spawn(config, events_tx).map_err(StartError::Pipewire)?;
+    let pw =
+        PipewireThread::spawn(config, memory, saver, events_tx).map_err(StartError::Pipewire)?;
     let hub = Hub::new(pw, waybar, connection_cap());
     eprintln!(
         "audio-daemon {}: listening on {}",
@@ -123,14 +152,18 @@ pub fn run(opts: Options) -> Result<(), StartError> {
     );
 
     let ex = Rc::new(smol::LocalExecutor::new());
+    let _ = hub.osd.set(osd::Feedback::spawn(&ex, osd_settings));
     let keys = crate::keys::Keys::new(hub.clone(), ex.clone(), &key_config);
     crate::compositor::start(&ex, hub.clone(), keys.clone());
-    // PipeWire events to subscribers and waybar.
+    // PipeWire events to subscribers, waybar and (for other mixers' changes) the OSD.
     ex.spawn({
         let hub = hub.clone();
         async move {
             while let Ok(ev) = events_rx.recv().await {
                 hub.publish(&ev);
+                if let Some(o) = hub.osd.get() {
+                    o.event(&ev);
+                }
             }
         }
     })
@@ -142,19 +175,18 @@ pub fn run(opts: Options) -> Result<(), StartError> {
         async move {
             loop {
                 wait_signal(&hup).await;
-                // On a blocking-pool thread: this executor serves the socket, and a slow
-                // file system must not hold up a keypress. Signals that arrive meanwhile
-                // wait in the signal pipe and cause one more reload.
-                let loaded = smol::unblock({
-                    let opts = opts.clone();
-                    move || load(&opts)
-                })
-                .await;
+                // Off this executor, which serves the socket: a slow file system must not
+                // hold up a keypress. Signals that arrive meanwhile wait in the signal
+                // pipe and cause one more reload.
+                let loaded = load_on_own_thread(&opts).await;
                 match loaded {
                     Ok(config) => {
                         hub.waybar.set_offset(config.waybar_signal);
                         keys.set_config(&config);
-                        hub.send(Command::SetConfig(config));
+                        if let Some(o) = hub.osd.get() {
+                            o.configure(osd::Settings::of(&config));
+                        }
+                        hub.send(Command::SetConfig(Box::new(config)));
                         eprintln!("audio-daemon: configuration reloaded");
                     }
                     Err(e) => {
@@ -174,5 +206,29 @@ pub fn run(opts: Options) -> Result<(), StartError> {
     // so remove the socket and stop the PipeWire thread explicitly.
     let _ = std::fs::remove_file(listener.path());
     hub.send(Command::Shutdown);
+    // The PipeWire thread hands over its last change and drops its sender on Shutdown.
+    if let Some(w) = writer {
+        w.finish(SAVE_TIMEOUT);
+    }
     Ok(())
+}
+
+/// How long shutdown waits for the last save of remembered volumes.
+const SAVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Remembered volumes from the state file, and the thread that saves changes to them.
+/// Without a state directory (no HOME) volumes are still remembered, until exit.
+fn open_memory(
+    delay: std::time::Duration,
+) -> Result<(Memory, Option<(Writer, Saver)>), StartError> {
+    let Some(dir) = memory::file::state_dir() else {
+        eprintln!(
+            "audio-daemon: no state directory (STATE_DIRECTORY, XDG_STATE_HOME and HOME are \
+             unset); remembered volumes last until the daemon stops"
+        );
+        return Ok((Memory::default(), None));
+    };
+    let memory = memory::file::open(&dir);
+    let writer = Writer::spawn(dir, delay).map_err(StartError::Io)?;
+    Ok((memory, Some(writer)))
 }

@@ -10,6 +10,8 @@ pub mod daemon;
 pub mod keys;
 pub mod lines;
 pub mod matching;
+pub mod memory;
+pub mod osd;
 pub mod procs;
 pub mod pw;
 pub mod server;

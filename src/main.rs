@@ -19,7 +19,11 @@ requests from `audioctl` (or any JSON-lines client).
   --version       print the version
   -h, --help      this text
 
-Signals: SIGHUP reloads the config, SIGTERM/SIGINT stop the daemon.";
+Remembered app volumes live in $STATE_DIRECTORY, else
+$XDG_STATE_HOME/audio-daemon (~/.local/state/audio-daemon)/volumes.json.
+
+Signals: SIGHUP reloads the config, SIGTERM/SIGINT stop the daemon (saving
+remembered volumes first).";
 
 fn main() -> ExitCode {
     let mut socket = None;

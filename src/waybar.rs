@@ -6,19 +6,35 @@
 //! all of /proc is the expensive part, so the waybar pids are cached: each cached pid
 //! is re-checked by its `comm` before it is signalled (a recycled pid must never get a
 //! real-time signal, whose default action is to terminate), and /proc is rescanned when
-//! the cache is older than [`RESCAN_AFTER`] or a cached process is gone.
+//! the cache is older than [`RESCAN_AFTER`] or a cached process is gone. A change signalled
+//! from a younger cache is followed by one rescan when it ages, so a waybar started in
+//! that second still gets the change (its one-shot modules would show the old state).
 
 use std::os::unix::fs::MetadataExt;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A waybar started after the last scan is found at the first change this long after it.
+/// A waybar started after the last scan is found at the first change this long after it;
+/// a change signalled from a younger cache is followed by one rescan this long after the
+/// scan, which signals the waybars that change missed.
 pub const RESCAN_AFTER: Duration = Duration::from_secs(1);
 
+/// Whether a process name (`/proc/PID/comm`) is waybar's. nixpkgs wraps programs, so on
+/// NixOS the process running is `.waybar-wrapped` (a wrapper of a wrapper would be
+/// `.waybar-wrapped-wrapped`, which the kernel cuts to 15 bytes: `.waybar-wrapped`).
+fn is_waybar_comm(comm: &str) -> bool {
+    let name = comm.trim_end_matches('\n');
+    let unwrapped = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix("-wrapped"))
+        .unwrap_or(name);
+    unwrapped == "waybar"
+}
+
 fn is_waybar(pid: libc::pid_t) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == "waybar")
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| is_waybar_comm(&c))
 }
 
 /// Process ids of this user's waybar processes, found through /proc.
@@ -51,6 +67,10 @@ fn rt_signal(offset: u8) -> Option<i32> {
 struct Cache {
     pids: Vec<libc::pid_t>,
     scanned: Option<Instant>,
+    /// A change was signalled from the cache without a scan: a waybar started since the
+    /// scan missed it (its one-shot modules would show the old state until the next
+    /// change), so [`Cache::recheck`] is due at [`Cache::recheck_at`].
+    unscanned_change: bool,
 }
 
 impl Cache {
@@ -62,13 +82,41 @@ impl Cache {
         if !fresh || !self.pids.iter().all(|&p| is_waybar(p)) {
             self.pids = waybar_pids();
             self.scanned = Some(now);
+            self.unscanned_change = false;
+        } else {
+            self.unscanned_change = true;
         }
-        self.pids
-            .iter()
-            // SAFETY: kill with a valid signal on a pid just checked to be a waybar.
-            .filter(|&&pid| unsafe { libc::kill(pid, sig) } == 0)
-            .count()
+        send(&self.pids, sig)
     }
+
+    /// When the rescan for a change signalled without one is due, if it is.
+    fn recheck_at(&self) -> Option<Instant> {
+        self.scanned
+            .filter(|_| self.unscanned_change)
+            .map(|t| t + RESCAN_AFTER)
+    }
+
+    /// Rescans and signals the waybars that were not signalled before; returns how many.
+    fn recheck(&mut self, sig: i32, now: Instant) -> usize {
+        let before = std::mem::replace(&mut self.pids, waybar_pids());
+        self.scanned = Some(now);
+        self.unscanned_change = false;
+        let new: Vec<libc::pid_t> = self
+            .pids
+            .iter()
+            .copied()
+            .filter(|p| !before.contains(p))
+            .collect();
+        send(&new, sig)
+    }
+}
+
+/// Signals each of `pids`, just checked to be waybars; returns how many were signalled.
+fn send(pids: &[libc::pid_t], sig: i32) -> usize {
+    pids.iter()
+        // SAFETY: kill with a valid signal on a pid just checked to be a waybar.
+        .filter(|&&pid| unsafe { libc::kill(pid, sig) } == 0)
+        .count()
 }
 
 /// Handle to the signalling thread; cheap to notify from the event loop.
@@ -106,13 +154,29 @@ impl Signaller {
 
 fn run(rx: Receiver<()>, offset: Arc<AtomicI32>) {
     let mut cache = Cache::default();
-    while rx.recv().is_ok() {
-        let Ok(off) = u8::try_from(offset.load(Ordering::Relaxed)) else {
-            continue;
+    loop {
+        // Blocks with no timeout unless a recheck is due: no idle wake-ups.
+        let changed = match cache.recheck_at() {
+            None => rx.recv().is_ok().then_some(true),
+            Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                Ok(()) => Some(true),
+                Err(RecvTimeoutError::Timeout) => Some(false),
+                Err(RecvTimeoutError::Disconnected) => None,
+            },
         };
-        if let Some(sig) = rt_signal(off) {
-            cache.signal(sig, Instant::now());
-        }
+        let Some(changed) = changed else { return };
+        let sig = u8::try_from(offset.load(Ordering::Relaxed))
+            .ok()
+            .and_then(rt_signal);
+        match sig {
+            Some(sig) if changed => cache.signal(sig, Instant::now()),
+            Some(sig) => cache.recheck(sig, Instant::now()),
+            // Signalling turned off: nothing is owed to anyone.
+            None => {
+                cache.unscanned_change = false;
+                0
+            }
+        };
     }
 }
 
@@ -128,12 +192,57 @@ mod tests {
     }
 
     #[test]
+    fn waybar_is_recognised_also_as_nixpkgs_runs_it() {
+        for comm in ["waybar\n", "waybar", ".waybar-wrapped\n"] {
+            assert!(is_waybar_comm(comm), "{comm:?}");
+        }
+        // Real-time signals terminate programs that do not expect them: only waybar.
+        for comm in [
+            "waybar-helper",
+            "xwaybar",
+            ".waybar",
+            "waybar-wrapped",
+            ".foo-wrapped",
+            "Waybar",
+            "",
+        ] {
+            assert!(!is_waybar_comm(comm), "{comm:?}");
+        }
+    }
+
+    #[test]
+    fn a_change_signalled_from_a_young_cache_is_rechecked_once() {
+        let start = Instant::now();
+        let mut cache = Cache::default();
+        // Signal 0 only checks that a process exists (never poke a real waybar).
+        cache.signal(0, start);
+        assert_eq!(cache.recheck_at(), None, "a scan reaches every waybar");
+        // Within RESCAN_AFTER of the scan: the cache is used, so a waybar started since
+        // is owed a signal at the end of that second.
+        cache.signal(0, start + RESCAN_AFTER / 2);
+        assert_eq!(cache.recheck_at(), Some(start + RESCAN_AFTER));
+        let late = start + RESCAN_AFTER;
+        cache.recheck(0, late);
+        assert_eq!(cache.recheck_at(), None);
+        assert_eq!(cache.scanned, Some(late));
+    }
+
+    #[test]
+    fn a_recheck_signals_only_waybars_the_change_missed() {
+        let mut cache = Cache::default();
+        cache.signal(0, Instant::now());
+        // Every waybar now running was in the scan: none is signalled again.
+        assert_eq!(cache.recheck(0, Instant::now()), 0);
+    }
+
+    #[test]
     fn a_recycled_pid_is_never_signalled() {
         // Our own pid is not a waybar: a cache claiming it is gets rescanned instead of
         // signalling us (which would terminate this test process).
         let mut cache = Cache {
             pids: vec![std::process::id() as libc::pid_t],
             scanned: Some(Instant::now()),
+            unscanned_change: false,
         };
         // Signal 0 only checks that a process exists: the test must not poke a real
         // waybar on a developer's desktop.

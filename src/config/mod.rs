@@ -3,8 +3,14 @@
 //! Invalid values are rejected while parsing (not afterwards) so that every error carries
 //! the file, line and column serde_json knows.
 
+mod feedback;
 pub mod keys;
 mod read;
+
+use feedback::default_osd_timeout;
+pub use feedback::{
+    OsdKind, WriteDelay, DEFAULT_OSD_TIMEOUT_MS, DEFAULT_WRITE_DELAY_MS, MAX_WRITE_DELAY_MS,
+};
 
 use crate::matching::Rule;
 use keys::{Key, KeyFile, KeyId, RampConfig};
@@ -160,6 +166,12 @@ pub struct AppConfig {
     /// Display name for waybar tooltips.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// Remember this app's volume for its new streams (default: the global `remember`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remember: Option<bool>,
+    /// Also remember changes other mixers make (default: the global value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remember_other_mixers: Option<bool>,
 }
 
 fn default_signal() -> Option<u8> {
@@ -219,6 +231,24 @@ pub struct ConfigFile {
     /// Apps by name; an entry with a built-in name replaces the built-in one.
     #[serde(default)]
     pub apps: BTreeMap<AppName, AppConfig>,
+    /// Remember configured apps' volumes (see `memory`); `@sink`/`@source` never are.
+    #[serde(default = "default_true")]
+    pub remember: bool,
+    /// Also remember volumes other mixers set on an app's streams.
+    #[serde(default)]
+    pub remember_other_mixers: bool,
+    /// How long the state file write waits for more changes (a held key), milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_write_delay_ms: Option<WriteDelay>,
+    /// On-screen feedback for changes the daemon makes; `null` (default) is none.
+    #[serde(default)]
+    pub osd: Option<OsdKind>,
+    /// How long a notification stays up, milliseconds.
+    #[serde(default = "default_osd_timeout")]
+    pub osd_timeout_ms: u32,
+    /// Also show changes other mixers make to an app's streams.
+    #[serde(default)]
+    pub osd_other_mixers: bool,
     /// Key actions the compositor triggers without starting a process (see `keys.rs`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub keys: BTreeMap<KeyId, KeyFile>,
@@ -240,6 +270,8 @@ pub struct App {
     pub rules: Vec<Rule>,
     pub max_volume: f64,
     pub step: f64,
+    pub remember: bool,
+    pub remember_other_mixers: bool,
 }
 
 /// The effective configuration.
@@ -252,6 +284,11 @@ pub struct Config {
     pub rate_limit: Option<f64>,
     /// In name order; ids used by the state are indices into this list.
     pub apps: Vec<App>,
+    /// Debounce of state file writes (read once at start; a reload does not change it).
+    pub state_write_delay: std::time::Duration,
+    pub osd: Option<OsdKind>,
+    pub osd_timeout_ms: u32,
+    pub osd_other_mixers: bool,
     pub keys: BTreeMap<KeyId, Key>,
     pub ramp: RampConfig,
 }
@@ -326,6 +363,8 @@ pub fn builtin_apps() -> BTreeMap<AppName, AppConfig> {
         max_volume: None,
         step: None,
         label: Some(label.to_owned()),
+        remember: None,
+        remember_other_mixers: None,
     };
     let name = |s: &str| AppName(s.to_owned());
     let mut apps = BTreeMap::new();
@@ -406,18 +445,29 @@ impl Config {
                 rules: a.rules,
                 max_volume: a.max_volume.map_or(max_volume, f64::from),
                 step: a.step.map_or(step, f64::from),
+                remember: a.remember.unwrap_or(file.remember),
+                remember_other_mixers: a
+                    .remember_other_mixers
+                    .unwrap_or(file.remember_other_mixers),
             })
             .collect::<Vec<App>>();
         file.ramp.check()?;
         let keys = keys::check_keys(&file.keys, |name| {
             matches!(name, "@sink" | "@source" | "@focused") || apps.iter().any(|a| a.name == name)
         })?;
+        let delay_ms = file
+            .state_write_delay_ms
+            .map_or(DEFAULT_WRITE_DELAY_MS as f64, f64::from);
         Ok(Config {
             step,
             max_volume,
             waybar_signal: file.waybar_signal,
             rate_limit: file.rate_limit.map(f64::from),
             apps,
+            state_write_delay: std::time::Duration::from_secs_f64(delay_ms / 1000.0),
+            osd: file.osd,
+            osd_timeout_ms: file.osd_timeout_ms,
+            osd_other_mixers: file.osd_other_mixers,
             keys,
             ramp: file.ramp,
         })
@@ -478,7 +528,7 @@ impl Config {
 }
 
 /// serde_json appends " at line L column C"; we print the position ourselves.
-fn strip_position(msg: &str) -> String {
+pub(crate) fn strip_position(msg: &str) -> String {
     match msg.rfind(" at line ") {
         Some(i) => msg[..i].to_owned(),
         None => msg.to_owned(),

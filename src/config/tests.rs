@@ -126,6 +126,40 @@ fn missing_default_file_means_defaults() {
 }
 
 #[test]
+fn remember_defaults_on_per_app_overrides_and_write_delay_is_checked() {
+    let c = parse("{}").unwrap();
+    assert!(c
+        .apps
+        .iter()
+        .all(|a| a.remember && !a.remember_other_mixers));
+    assert_eq!(
+        c.state_write_delay,
+        std::time::Duration::from_millis(DEFAULT_WRITE_DELAY_MS)
+    );
+    let c = parse(
+        r#"{"remember": false, "remember_other_mixers": true, "state_write_delay_ms": 0,
+            "apps": {"mpv": {"match": [{"application.name": "mpv"}], "remember": true,
+                             "remember_other_mixers": false}}}"#,
+    )
+    .unwrap();
+    let (_, mpv) = c.app("mpv").unwrap();
+    assert!(mpv.remember && !mpv.remember_other_mixers);
+    let (_, yt) = c.app("youtube").unwrap();
+    assert!(!yt.remember && yt.remember_other_mixers);
+    assert_eq!(c.state_write_delay, std::time::Duration::ZERO);
+    for bad in [
+        r#"{"state_write_delay_ms": -1}"#,
+        r#"{"state_write_delay_ms": 60001}"#,
+        r#"{"remember": "yes"}"#,
+    ] {
+        assert!(
+            matches!(parse(bad), Err(ConfigError::Parse { .. })),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
 fn keys_become_requests_with_holds() {
     let c = parse(
         r#"{ "keys": {

@@ -21,6 +21,7 @@ mod pod;
 mod registry;
 
 use crate::config::Config;
+use crate::memory::{writer::Saver, Memory};
 use crate::protocol::{Error, ErrorKind, Event, Reply, Request, Response, Stats};
 use crate::state::{Action, State, Update, WaiterId};
 use pipewire::main_loop::MainLoopRc;
@@ -42,7 +43,8 @@ pub enum Command {
         request: Request,
         reply: smol::channel::Sender<Reply>,
     },
-    SetConfig(Config),
+    /// Boxed: a config is large, and every command would carry its size.
+    SetConfig(Box<Config>),
     /// What the compositor says has the focus (for `@focused`).
     Focus(crate::state::Focus),
     Shutdown,
@@ -57,15 +59,19 @@ pub struct PipewireThread {
 impl PipewireThread {
     /// Starts the thread. It connects at once and keeps reconnecting when PipeWire is
     /// absent or goes away; until then requests are answered with an error.
+    /// `memory` is what the state file held; changes to it go to `saver` (the state
+    /// file's writer thread), which is dropped on `Shutdown` so the writer flushes.
     pub fn spawn(
         config: Config,
+        memory: Memory,
+        saver: Option<Saver>,
         events: smol::channel::Sender<Event>,
     ) -> Result<PipewireThread, pipewire::Error> {
         let (tx, rx) = pipewire::channel::channel::<Command>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let join = std::thread::Builder::new()
             .name("pipewire".into())
-            .spawn(move || run(config, events, rx, ready_tx))
+            .spawn(move || run(config, (memory, saver), events, rx, ready_tx))
             .map_err(|_| pipewire::Error::CreationFailed)?;
         match ready_rx.recv() {
             Ok(Ok(())) => Ok(PipewireThread {
@@ -108,6 +114,8 @@ struct Ctx {
     armed_deadline: Cell<Option<Instant>>,
     requests: Cell<u64>,
     set_params: Cell<u64>,
+    /// Remembered volumes go to the state file's writer thread through this.
+    saver: RefCell<Option<Saver>>,
     /// Process lineages of clients, for `@focused` (the /proc reads happen here, at
     /// the I/O edge, so the state stays pure).
     ancestry: RefCell<crate::procs::Ancestry>,
@@ -115,6 +123,7 @@ struct Ctx {
 
 fn run(
     config: Config,
+    (memory, saver): (Memory, Option<Saver>),
     events: smol::channel::Sender<Event>,
     rx: pipewire::channel::Receiver<Command>,
     ready: std::sync::mpsc::Sender<Result<(), pipewire::Error>>,
@@ -149,10 +158,12 @@ fn run(
                 ctx.reconnect();
             }
         });
+        let mut state = State::new(config);
+        state.set_memory(memory);
         Ctx {
             main_loop,
             context,
-            state: RefCell::new(State::new(config)),
+            state: RefCell::new(state),
             replies: RefCell::new(HashMap::new()),
             next_waiter: Cell::new(1),
             events,
@@ -163,6 +174,7 @@ fn run(
             armed_deadline: Cell::new(None),
             requests: Cell::new(0),
             set_params: Cell::new(0),
+            saver: RefCell::new(saver),
             ancestry: RefCell::new(Default::default()),
         }
     });
@@ -203,14 +215,19 @@ impl Ctx {
                 self.flush();
             }
             Command::SetConfig(config) => {
-                self.state.borrow_mut().set_config(config);
+                self.state.borrow_mut().set_config(*config);
                 self.flush();
             }
             Command::Focus(focus) => {
                 self.state.borrow_mut().set_focus(focus);
                 self.flush();
             }
-            Command::Shutdown => self.main_loop.quit(),
+            Command::Shutdown => {
+                self.flush();
+                // The writer saves what it holds and ends once its sender is gone.
+                self.saver.borrow_mut().take();
+                self.main_loop.quit();
+            }
         }
     }
 
@@ -245,15 +262,19 @@ impl Ctx {
 
     /// Sends the state's pending actions, replies and change events.
     fn flush(&self) {
-        let (actions, completed, changes, deadline) = {
+        let (actions, completed, changes, deadline, memory) = {
             let mut s = self.state.borrow_mut();
             (
                 s.take_actions(),
                 s.take_completed(),
                 s.take_changes(),
                 s.next_deadline(),
+                s.take_memory(),
             )
         };
+        if let (Some(m), Some(tx)) = (memory, self.saver.borrow().as_ref()) {
+            let _ = tx.send(m);
+        }
         if !actions.is_empty() {
             if let Some(conn) = self.conn.borrow().as_ref() {
                 for a in &actions {

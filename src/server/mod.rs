@@ -7,7 +7,7 @@
 mod conn;
 pub mod slots;
 
-use crate::protocol::{self, Error, ErrorKind, Event, Reply, Request};
+use crate::protocol::{self, Error, ErrorKind, Event, Reply, Request, Response};
 use crate::pw::{self, Command, PipewireThread};
 use conn::{connection, write_line};
 use slots::Slots;
@@ -170,6 +170,8 @@ pub struct Hub {
     subscribers: RefCell<Vec<Sender<Rc<str>>>>,
     slots: Rc<Slots>,
     pub waybar: crate::waybar::Signaller,
+    /// On-screen feedback, set once the executor runs (see `daemon.rs`).
+    pub osd: std::cell::OnceCell<crate::osd::Feedback>,
 }
 
 impl Hub {
@@ -184,6 +186,7 @@ impl Hub {
             subscribers: RefCell::new(Vec::new()),
             slots: Slots::new(max_connections),
             waybar,
+            osd: std::cell::OnceCell::new(),
         })
     }
 
@@ -193,6 +196,7 @@ impl Hub {
 
     /// Asks the PipeWire thread and waits for its answer.
     async fn request(&self, request: Request, tx: &Sender<Reply>, rx: &Receiver<Reply>) -> Reply {
+        let changes = request.changes_volume();
         let sent = self.pw.send(Command::Request {
             request,
             reply: tx.clone(),
@@ -200,7 +204,11 @@ impl Hub {
         if sent.is_err() {
             return pw::unavailable();
         }
-        rx.recv().await.unwrap_or_else(|_| pw::unavailable())
+        let reply = rx.recv().await.unwrap_or_else(|_| pw::unavailable());
+        if let (true, Ok(Response::App(state)), Some(osd)) = (changes, &reply, self.osd.get()) {
+            osd.daemon_changed(state);
+        }
+        reply
     }
 
     /// Passes an event from PipeWire to every subscriber; drops those that fell behind.

@@ -128,6 +128,10 @@ impl State {
     /// PipeWire and its reply will come out of [`State::take_completed`] under `waiter`.
     /// Actions to send are collected by [`State::take_actions`].
     pub fn command(&mut self, req: &Request, waiter: WaiterId, now: Instant) -> Option<Reply> {
+        // Remembered volumes are the daemon's own: no PipeWire needed to drop them.
+        if let Request::Forget { app } = req {
+            return Some(self.forget(app.as_deref()));
+        }
         if !self.connected {
             return Some(Err(Error::new(
                 ErrorKind::PipewireUnavailable,
@@ -135,7 +139,7 @@ impl State {
             )));
         }
         let name = match req {
-            Request::List | Request::Subscribe | Request::Stats => {
+            Request::List | Request::Subscribe | Request::Stats | Request::Forget { .. } => {
                 let apps = self.all_keys().into_iter().map(|k| self.app_state(k));
                 return Some(Ok(Response::Apps(apps.collect())));
             }
@@ -159,7 +163,11 @@ impl State {
         if !req.changes_volume() {
             return Some(Ok(Response::App(self.app_state(key))));
         }
-        match self.plan(req, key, waiter, now) {
+        let planned = self.plan(req, key, waiter, now);
+        if planned.is_ok() {
+            self.after_request(key);
+        }
+        match planned {
             Ok(true) => None,
             Ok(false) => Some(Ok(Response::App(self.app_state(key)))),
             Err(e) => Some(Err(e)),
@@ -235,7 +243,11 @@ impl State {
                     next.channels = volume::set(&base.channels, *v, cap)
                 }
                 Request::Mute { .. } => next.mute = mute_all.unwrap_or(base.mute),
-                Request::Get { .. } | Request::List | Request::Subscribe | Request::Stats => {}
+                Request::Get { .. }
+                | Request::List
+                | Request::Subscribe
+                | Request::Stats
+                | Request::Forget { .. } => {}
             }
             if same(&next, &base) {
                 continue;

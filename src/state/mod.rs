@@ -13,9 +13,11 @@ mod command;
 mod control;
 mod focus;
 mod reload;
+mod remember;
 mod view;
 
 use crate::config::Config;
+use crate::memory::Memory;
 use crate::protocol::AppState;
 use crate::volume::Volume;
 use std::collections::{BTreeSet, HashMap};
@@ -24,6 +26,7 @@ use std::time::{Duration, Instant};
 pub use command::WaiterId;
 use control::Control;
 pub use focus::{candidate_pids, streams_of_pid, Focus, Window};
+pub use remember::RESTORE_GUARD;
 
 /// Node and client properties.
 pub type Props = HashMap<String, String>;
@@ -138,6 +141,8 @@ struct Node {
     /// Apps whose rules match, as indices into the config.
     apps: Vec<usize>,
     control: Control,
+    /// Remembered-volume restore (see `remember.rs`).
+    restore: remember::Restore,
 }
 
 /// Where a hardware node's volume lives.
@@ -174,6 +179,11 @@ pub struct State {
     waiters: command::Waiters,
     /// Actions produced by updates (a coalesced target sent after a confirmation).
     outbox: Vec<Action>,
+    /// Remembered app volumes, and whether they changed since [`State::take_memory`].
+    memory: Memory,
+    memory_changed: bool,
+    /// Whether the first sync after start finished (see `remember::initial_restore`).
+    synced_once: bool,
 }
 
 impl State {
@@ -192,6 +202,9 @@ impl State {
             announced: HashMap::new(),
             waiters: command::Waiters::default(),
             outbox: Vec::new(),
+            memory: Memory::default(),
+            memory_changed: false,
+            synced_once: false,
         }
     }
 
@@ -202,6 +215,7 @@ impl State {
     /// Marks the connection as up (the registry is about to report everything).
     pub fn set_connected(&mut self) {
         self.connected = true;
+        self.synced_once = true;
     }
 
     /// Number of streams and devices tracked (for diagnostics and benchmarks).
@@ -244,6 +258,7 @@ impl State {
                 let client = props.get("client.id").and_then(|c| c.parse().ok());
                 let class = Class::of(&props);
                 self.touch(id);
+                let restore = self.initial_restore();
                 let node = self.nodes.entry(id).or_insert_with(|| Node {
                     props: Props::new(),
                     class,
@@ -251,18 +266,21 @@ impl State {
                     reported: None,
                     apps: Vec::new(),
                     control: Control::default(),
+                    restore,
                 });
                 node.props = props;
                 node.class = class;
                 node.client = client;
                 self.rematch(id);
                 self.touch(id);
+                self.restore_if_due(id, now);
             }
             Update::NodeVolume { id, channels, mute } => {
                 let Some(node) = self.nodes.get_mut(&id) else {
                     return;
                 };
                 let prev = node.reported.clone();
+                let foreign = node.control.inflight.is_none();
                 let mut v = prev.clone().unwrap_or(Volume {
                     channels: Vec::new(),
                     mute: false,
@@ -276,6 +294,8 @@ impl State {
                 node.reported = Some(v);
                 if self.route_of(id).is_none() {
                     self.reported_changed(id, now);
+                    let had_channels = prev.is_some_and(|p| !p.channels.is_empty());
+                    self.after_report(id, had_channels, foreign, now);
                 }
             }
             Update::NodeRemoved(id) => {
@@ -286,6 +306,16 @@ impl State {
             Update::Client { id, props } => {
                 self.clients.insert(id, props);
                 self.rematch_client(id);
+                // Its nodes may have just joined an app (Spotify is only named here).
+                let ids: Vec<u32> = self
+                    .nodes
+                    .iter()
+                    .filter(|(_, n)| n.client == Some(id))
+                    .map(|(&n, _)| n)
+                    .collect();
+                for n in ids {
+                    self.restore_if_due(n, now);
+                }
             }
             Update::ClientRemoved(id) => {
                 self.clients.remove(&id);
@@ -437,5 +467,7 @@ impl State {
 mod control_tests;
 #[cfg(test)]
 mod reload_tests;
+#[cfg(test)]
+mod remember_tests;
 #[cfg(test)]
 mod tests;

@@ -7,12 +7,15 @@ use audio_daemon_testkit::{self as testkit, Client, Daemon, Session};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Where cargo put this package's binaries.
+/// Where cargo put this package's binaries (or where a test re-run as another user
+/// finds its copies: `testkit::desktop::rerun_unprivileged`).
 pub fn bin_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_audio-daemon"))
-        .parent()
-        .expect("binary has a directory")
-        .to_owned()
+    testkit::desktop::bin_dir_or(
+        PathBuf::from(env!("CARGO_BIN_EXE_audio-daemon"))
+            .parent()
+            .expect("binary has a directory")
+            .to_owned(),
+    )
 }
 
 /// A fresh session; anything that goes wrong fails the test loudly. (Where there is no

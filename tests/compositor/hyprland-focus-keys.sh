@@ -10,6 +10,14 @@
 # Keys are pressed with wtype (Hyprland implements the virtual keyboard protocol), so
 # the guest needs no help from the host; QEMU `sendkey` works as well.
 # Prints "ok ..." per check; exits non-zero at the first failure.
+#
+# Plugging it into scripts/vm-test.sh (not done here: that VM cannot run on this
+# machine's budget, and a wrong edit would break its scenario): merge
+# hyprland-keys-config.json's "keys" and "ramp" into tests/compositor/
+# audio-daemon-config.json, append hyprland-keys.conf to vm-extra.conf (and
+# hyprland-keys.lua to vm-extra.lua, with HYPR_CONFIG_LANG=lua), and run
+# `bash /src/tests/compositor/hyprland-focus-keys.sh` through the agent after the
+# audio stack is up (vm-guest.sh already exports BIN and HYPRLAND_INSTANCE_SIGNATURE).
 set -euo pipefail
 : "${BIN:?BIN must name the directory with audioctl and audio-daemon-streams}"
 : "${HYPRLAND_INSTANCE_SIGNATURE:?not inside Hyprland}"

@@ -42,6 +42,8 @@ pub enum Request {
     Subscribe,
     /// Counters for diagnostics and benchmarks.
     Stats,
+    /// Drop the remembered volume of one app (`Some`), or of every app (`None`).
+    Forget { app: Option<String> },
 }
 
 impl Request {
@@ -52,8 +54,11 @@ impl Request {
             | Request::Down { app, .. }
             | Request::Set { app, .. }
             | Request::Mute { app, .. }
-            | Request::Get { app } => Some(app),
-            Request::List | Request::Subscribe | Request::Stats => None,
+            | Request::Get { app }
+            | Request::Forget { app: Some(app) } => Some(app),
+            Request::List | Request::Subscribe | Request::Stats | Request::Forget { app: None } => {
+                None
+            }
         }
     }
 
@@ -142,6 +147,7 @@ impl Request {
             Request::List => ("list", None, None, None),
             Request::Subscribe => ("subscribe", None, None, None),
             Request::Stats => ("stats", None, None, None),
+            Request::Forget { app } => ("forget", app.as_ref(), None, None),
         };
         WireRequest {
             action: action.to_owned(),
@@ -219,10 +225,20 @@ impl TryFrom<WireRequest> for Request {
                     _ => Request::Stats,
                 })
             }
+            "forget" => {
+                refuse("amount", w.amount.is_some())?;
+                refuse("state", w.state.is_some())?;
+                // No app means every app; an empty name is a mistake, not "all".
+                let app = match w.app {
+                    Some(_) => Some(needs_app(&w)?),
+                    None => None,
+                };
+                Ok(Request::Forget { app })
+            }
             other => Err(Error::new(
                 ErrorKind::UnknownAction,
                 format!(
-                    "unknown action {other:?} (expected up, down, set, mute, get, list, subscribe or stats)"
+                    "unknown action {other:?} (expected up, down, set, mute, get, list, subscribe, stats or forget)"
                 ),
             )),
         }
@@ -331,6 +347,8 @@ pub enum Response {
     Apps(Vec<AppState>),
     Subscribed,
     Stats(Stats),
+    /// The apps whose remembered volume a `forget` dropped (empty: nothing was remembered).
+    Forgotten(Vec<String>),
 }
 
 /// What kind of failure; the wire carries it as a snake_case string.
@@ -412,6 +430,8 @@ struct WireReply {
     apps: Option<Vec<AppState>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     stats: Option<Stats>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    forgotten: Option<Vec<String>>,
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     app: Option<AppState>,
 }
@@ -439,6 +459,11 @@ pub fn reply_to_line(reply: &Reply) -> String {
             stats: Some(*stats),
             ..Default::default()
         },
+        Ok(Response::Forgotten(apps)) => WireReply {
+            ok: true,
+            forgotten: Some(apps.clone()),
+            ..Default::default()
+        },
         Err(e) => WireReply {
             ok: false,
             error: Some(e.kind),
@@ -458,6 +483,8 @@ pub fn reply_from_line(line: &str) -> Result<Reply, serde_json::Error> {
             Ok(Response::Apps(apps))
         } else if let Some(stats) = wire.stats {
             Ok(Response::Stats(stats))
+        } else if let Some(apps) = wire.forgotten {
+            Ok(Response::Forgotten(apps))
         } else if wire.subscribed == Some(true) {
             Ok(Response::Subscribed)
         } else if let Some(app) = wire.app {

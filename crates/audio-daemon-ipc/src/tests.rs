@@ -183,6 +183,10 @@ fn requests_round_trip_through_the_wire() {
         Request::List,
         Request::Subscribe,
         Request::Stats,
+        Request::Forget { app: None },
+        Request::Forget {
+            app: Some("a".into()),
+        },
     ];
     for r in all {
         assert_eq!(Request::parse(&r.to_line()), Ok(r));
@@ -257,6 +261,8 @@ fn replies_round_trip_and_are_flat() {
         Ok(Response::Apps(vec![sample_app()])),
         Ok(Response::Subscribed),
         Ok(Response::Stats(stats)),
+        Ok(Response::Forgotten(vec!["youtube".into()])),
+        Ok(Response::Forgotten(Vec::new())),
     ] {
         assert_eq!(reply_from_line(&reply_to_line(&r)).unwrap(), r);
     }
@@ -281,6 +287,7 @@ fn waybar_lines() {
     assert_eq!(w.class, "unmuted");
     assert_eq!(w.percentage, 45);
     assert_eq!(w.tooltip, "Discord: 45% (1 stream)");
+    assert_eq!(w.alt, "unmuted");
     s.muted = true;
     let w = WaybarLine::from_state(&s);
     assert_eq!((w.class.as_str(), w.alt.as_str()), ("muted", "muted"));
@@ -302,4 +309,29 @@ fn socket_paths_must_fit_a_socket_address() {
     let long = format!("/{}", "a".repeat(MAX_SOCKET_PATH));
     let e = check_socket_path(std::path::Path::new(&long)).unwrap_err();
     assert!(e.to_string().contains("too long (108 bytes"), "{e}");
+}
+
+#[test]
+fn forget_takes_an_optional_app_and_nothing_else() {
+    assert_eq!(
+        Request::parse(r#"{"action":"forget"}"#),
+        Ok(Request::Forget { app: None })
+    );
+    assert_eq!(
+        Request::parse(r#"{"action":"forget","app":"youtube"}"#),
+        Ok(Request::Forget {
+            app: Some("youtube".into())
+        })
+    );
+    for bad in [
+        r#"{"action":"forget","app":""}"#,
+        r#"{"action":"forget","app":null}"#,
+        r#"{"action":"forget","amount":1}"#,
+        r#"{"action":"forget","state":"on"}"#,
+    ] {
+        let e = Request::parse(bad).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadRequest, "{bad}: {e}");
+    }
+    let line = reply_to_line(&Ok(Response::Forgotten(vec!["youtube".into()])));
+    assert_eq!(line, r#"{"ok":true,"forgotten":["youtube"]}"#);
 }

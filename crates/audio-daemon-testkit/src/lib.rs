@@ -1,12 +1,13 @@
 //! A private PipeWire for tests, the demo and the benchmark.
 //!
-//! [`Session::start`] runs dbus-daemon, pipewire and wireplumber in a fresh runtime
-//! directory (mode 0700) with their own HOME and state, adds a null sink, and waits
-//! until WirePlumber has made it the default. Everything it starts is killed by PID
+//! [`Session::start`] runs dbus-daemon (a session bus that activates nothing), pipewire
+//! and wireplumber in a fresh runtime directory (mode 0700) with their own HOME and
+//! state, adds a null sink, and waits until WirePlumber has made it the default. Everything it starts is killed by PID
 //! when the session is dropped; nothing else is touched.
 //!
 //! Observers are independent of the daemon: `wpctl get-volume` and `pw-dump`.
 
+pub mod desktop;
 mod handles;
 mod procs;
 
@@ -60,6 +61,22 @@ fn die_with_parent(cmd: &mut Command) -> &mut Command {
         })
     }
 }
+
+/// The private session bus: the stock session policy (anything may be sent, received,
+/// owned or monitored by the one user), and no `<servicedir>`, so nothing is activated.
+const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>ADDRESS</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#;
 
 /// A private PipeWire + WirePlumber.
 pub struct Session {
@@ -122,10 +139,18 @@ impl Session {
             sink_id: 0,
             env: Vec::new(),
         };
+        // A session bus of our own, with no service directories: the stock session config
+        // would D-Bus-activate whatever is installed (mako-notifier ships an activation
+        // file for org.freedesktop.Notifications), so "no notification service" could
+        // never be tested, and a test's notification could start the desktop's daemon.
+        let bus_config = s.dir.path().join("bus.conf");
+        let bus_address = format!("unix:path={}", s.bus_path().display());
+        std::fs::write(&bus_config, BUS_CONFIG.replace("ADDRESS", &bus_address))
+            .map_err(|e| e.to_string())?;
         // dbus prints its address once it listens: that is the readiness signal.
         let mut dbus = die_with_parent(&mut s.command("dbus-daemon"))
-            .args(["--session", "--nofork", "--nopidfile", "--print-address"])
-            .arg(format!("--address=unix:path={}", s.bus_path().display()))
+            .arg(format!("--config-file={}", bus_config.display()))
+            .args(["--nofork", "--nopidfile", "--print-address"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -181,6 +206,12 @@ impl Session {
 
     pub fn runtime_dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// `$XDG_STATE_HOME` of everything this session runs (the daemon's state file lives
+    /// in its `audio-daemon/` directory).
+    pub fn state_home(&self) -> PathBuf {
+        self.dir.path().join("state")
     }
 
     fn bus_path(&self) -> PathBuf {

@@ -28,6 +28,7 @@ usage: audioctl [--socket PATH] [--json] COMMAND [--json]
   waybar APP [--follow]   one waybar JSON line; with --follow, one per change
   latency APP [COUNT]     time COUNT get+set round trips (default 1000), print JSON
   stats                   daemon counters
+  forget [APP]            drop APP's remembered volume (every app's without APP)
 
 APP is a configured app (built in: vesktop, youtube, twitch, music),
 @sink / @source for the default output / input, or @focused for the app of
@@ -195,6 +196,10 @@ fn print_reply(reply: Reply, json: bool) -> ExitCode {
                         "connected={} nodes={} requests={} set_params={} waiting={}",
                         s.connected, s.nodes, s.requests, s.set_params, s.waiting
                     ),
+                    Response::Forgotten(apps) if apps.is_empty() => {
+                        println!("nothing was remembered")
+                    }
+                    Response::Forgotten(apps) => println!("forgot {}", apps.join(", ")),
                     Response::Subscribed => {}
                 }
             }
@@ -435,6 +440,10 @@ fn run() -> ExitCode {
         }),
         ["list"] => Ok(Request::List),
         ["stats"] => Ok(Request::Stats),
+        ["forget"] => Ok(Request::Forget { app: None }),
+        ["forget", app] => Ok(Request::Forget {
+            app: Some(app.to_string()),
+        }),
         ["waybar", _] | ["waybar", _, "--follow"] | ["latency", _] | ["latency", _, _] => {
             Ok(Request::List) // handled below
         }

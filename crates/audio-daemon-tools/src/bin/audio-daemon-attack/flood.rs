@@ -133,9 +133,9 @@ fn one(bin_dir: &Path, sizes: &Sizes, paced: bool) -> Result<Row, String> {
         .iter()
         .copied()
         .filter(|&id| {
-            h.session.dump_volume(id).map_or(true, |(ch, _)| {
-                ch.iter().any(|c| (c - 0.33f64.powi(3)).abs() > 1e-4)
-            })
+            h.session
+                .dump_volume(id)
+                .is_none_or(|(ch, _)| ch.iter().any(|c| (c - 0.33f64.powi(3)).abs() > 1e-4))
         })
         .collect();
     if !off.is_empty() {

@@ -160,7 +160,7 @@ pub fn run(h: &mut Harness, total: usize, seed: u64) -> Outcome {
     let mut before = volumes(h);
     let mut epoch = 0u64;
     while out.lines < total {
-        let strict = epoch % 2 == 0;
+        let strict = epoch.is_multiple_of(2);
         // Batches for this epoch, generated up front so the run is reproducible.
         let mut rng = Rng::new(seed ^ epoch.wrapping_mul(0xA24B_AED4_963E_E407));
         let mut batches = Vec::new();

@@ -157,7 +157,7 @@ fn deep(rng: &mut Rng) -> Vec<u8> {
         }
     }
     b.push(b'1');
-    b.extend(std::iter::repeat(close).take(depth));
+    b.extend(std::iter::repeat_n(close, depth));
     b.push(b'}');
     b.truncate(MAX_LINE);
     b

@@ -271,7 +271,7 @@ fn main() -> ExitCode {
     };
     let keys = Keypress::start(h.daemon.socket.clone());
     let mut rows = Vec::new();
-    let wanted = |name: &str| only.as_deref().map_or(true, |o| o == name);
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
     if wanted("fuzz") {
         eprintln!(
             "audio-daemon-attack: fuzzing {} lines (seed {seed})…",

@@ -2,8 +2,9 @@
 //!
 //! It starts its own PipeWire + WirePlumber + null sink (the integration tests' harness,
 //! `audio_daemon_testkit`), the release daemon and synthetic app streams, measures the
-//! seven sections (keypress, in-daemon round trip and its raw floor, visibility, key-repeat
-//! bursts, scale and churn, footprint, concurrency), prints one table and writes the same
+//! eight sections (keypress, in-daemon round trip and its raw floor, visibility, key-repeat
+//! bursts, scale and churn, footprint, concurrency, restoring remembered volumes on
+//! re-created streams), prints one table and writes the same
 //! figures as JSON. Sibling binaries (`audio-daemon`, `audioctl`, `audio-daemon-streams`)
 //! are taken from the directory this executable lives in, so build them together:
 //!
@@ -22,6 +23,7 @@ mod footprint;
 mod keypress;
 mod rawpw;
 mod report;
+mod restore;
 mod roundtrip;
 mod scale;
 mod stats;
@@ -261,9 +263,8 @@ fn main() -> ExitCode {
     let sizes = if quick { &QUICK } else { &FULL };
     // A section's name starts with its number.
     let wanted = |name: &str| {
-        only.as_ref().map_or(true, |o| {
-            o.iter().any(|n| name.split(' ').next() == Some(n.as_str()))
-        })
+        only.as_ref()
+            .is_none_or(|o| o.iter().any(|n| name.split(' ').next() == Some(n.as_str())))
     };
     let started = Instant::now();
     let mut b = match setup(sizes, quick) {
@@ -296,6 +297,12 @@ fn main() -> ExitCode {
         eprintln!("audio-daemon-bench: 6 footprint…");
         if let Err(e) = footprint::run(&mut b, idle) {
             b.report.fail("6 footprint", e);
+        }
+    }
+    if wanted("8 restore") {
+        eprintln!("audio-daemon-bench: 8 restore…");
+        if let Err(e) = restore::run(&mut b) {
+            b.report.fail("8 restore", e);
         }
     }
     if wanted("5 scale") {

@@ -1,9 +1,10 @@
 //! The bench's own PipeWire connection, independent of the daemon.
 //!
-//! It serves two sections: the raw floor (the bench itself does `set_param(Props)` on a
+//! It serves three sections: the raw floor (the bench itself does `set_param(Props)` on a
 //! stream node and waits for the node's Props param event showing the new value, which
 //! is exactly what the daemon calls "applied"), and visibility (when does a separate
-//! client see the daemon's change). PipeWire objects are not `Send`, so they live on a
+//! client see the daemon's change), and restore (when does a new stream of a remembered
+//! app appear in the registry, and when do its Props show the remembered volume). PipeWire objects are not `Send`, so they live on a
 //! thread of their own; commands go in over `pipewire::channel`, observations come out
 //! over a std channel, each stamped on the PipeWire thread the moment it happened.
 
@@ -29,6 +30,9 @@ enum Cmd {
     Unwatch,
     /// set_param(Props) with these channel gains on the bound node.
     Set(Vec<f32>),
+    /// Report every new node whose property starts with this value, and its Props
+    /// (None: stop).
+    WatchNew(Option<(String, String)>),
     Quit,
 }
 
@@ -38,6 +42,10 @@ pub enum Seen {
     Sent(Instant),
     /// The bound node's Props param now carries these channel gains.
     Props(Vec<f32>, Instant),
+    /// A node matching `WatchNew` appeared in the registry.
+    Appeared(u32, Instant),
+    /// Such a node's Props param now carries these channel gains.
+    NodeProps(u32, Vec<f32>, Instant),
 }
 
 pub struct Observer {
@@ -85,6 +93,24 @@ impl Observer {
         let _ = self.tx.send(Cmd::Set(channels));
     }
 
+    /// Watches new nodes whose `key` property starts with `prefix` (see
+    /// [`Seen::Appeared`]).
+    pub fn watch_new(&self, key: &str, prefix: &str) {
+        let _ = self
+            .tx
+            .send(Cmd::WatchNew(Some((key.to_owned(), prefix.to_owned()))));
+    }
+
+    pub fn unwatch_new(&self) {
+        let _ = self.tx.send(Cmd::WatchNew(None));
+        self.drain();
+    }
+
+    /// The next observation, waiting at most `timeout`.
+    pub fn next(&self, timeout: Duration) -> Option<Seen> {
+        self.rx.recv_timeout(timeout).ok()
+    }
+
     /// Forgets everything seen so far (events from before the request being timed).
     pub fn drain(&self) {
         while self.rx.try_recv().is_ok() {}
@@ -102,7 +128,7 @@ impl Observer {
                 Seen::Props(ch, t) if crate::stats::channels_at(&ch, target) => {
                     return Some((t, sent))
                 }
-                Seen::Props(..) => {}
+                Seen::Props(..) | Seen::Appeared(..) | Seen::NodeProps(..) => {}
             }
         }
     }
@@ -133,8 +159,25 @@ fn run(
     let registry = core.get_registry_rc().map_err(err)?;
     // (listener, node): the listener must be dropped before the proxy it hooks into.
     let bound: Rc<RefCell<Option<(NodeListener, Node)>>> = Rc::default();
+    let new_nodes = NewNodes::default();
+    let _registry_listener = {
+        let (n, reg, s) = (new_nodes.clone(), registry.downgrade(), seen.clone());
+        let n2 = new_nodes.clone();
+        registry
+            .add_listener_local()
+            .global(move |obj| {
+                if let Some(reg) = reg.upgrade() {
+                    n.global(&reg, obj, &s);
+                }
+            })
+            .global_remove(move |id| {
+                n2.bound.borrow_mut().remove(&id);
+            })
+            .register()
+    };
     let ml = main_loop.clone();
     let b = bound.clone();
+    let nn = new_nodes.clone();
     let _attached = cmds.attach(main_loop.loop_(), move |cmd| match cmd {
         Cmd::Watch(id) => {
             // Binding by id needs no registry event: the id is all the server uses.
@@ -179,10 +222,64 @@ fn run(
                 node.set_param(ParamType::Props, 0, pod);
             }
         }
+        Cmd::WatchNew(filter) => {
+            *nn.filter.borrow_mut() = filter;
+            nn.bound.borrow_mut().clear();
+        }
         Cmd::Quit => ml.quit(),
     });
     let _ = ready.send(Ok(()));
     main_loop.run();
     bound.borrow_mut().take();
+    new_nodes.bound.borrow_mut().clear();
     Ok(())
+}
+
+/// New nodes matching a property filter, bound to follow their Props.
+#[derive(Default, Clone)]
+struct NewNodes {
+    filter: Rc<RefCell<Option<(String, String)>>>,
+    bound: Rc<RefCell<std::collections::HashMap<u32, (NodeListener, Node)>>>,
+}
+
+impl NewNodes {
+    fn global(
+        &self,
+        registry: &pipewire::registry::RegistryRc,
+        obj: &GlobalObject<&DictRef>,
+        seen: &mpsc::Sender<Seen>,
+    ) {
+        // Stamped first: this is the moment the node became visible to every client.
+        let at = Instant::now();
+        let wanted = self.filter.borrow().as_ref().is_some_and(|(k, v)| {
+            obj.type_ == ObjectType::Node
+                && obj
+                    .props
+                    .and_then(|p| p.get(k))
+                    .is_some_and(|p| p.starts_with(v.as_str()))
+        });
+        if !wanted {
+            return;
+        }
+        let _ = seen.send(Seen::Appeared(obj.id, at));
+        let Ok(node) = registry.bind::<Node, _>(obj) else {
+            return;
+        };
+        let (s, id) = (seen.clone(), obj.id);
+        let listener = node
+            .add_listener_local()
+            .param(move |_seq, kind, _index, _next, param| {
+                let at = Instant::now();
+                if kind != ParamType::Props {
+                    return;
+                }
+                let parsed = param.and_then(audio_daemon::pw::parse_props);
+                if let Some(ch) = parsed.and_then(|p| p.channels) {
+                    let _ = s.send(Seen::NodeProps(id, ch, at));
+                }
+            })
+            .register();
+        node.subscribe_params(&[ParamType::Props]);
+        self.bound.borrow_mut().insert(obj.id, (listener, node));
+    }
 }

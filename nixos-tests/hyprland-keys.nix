@@ -1,0 +1,126 @@
+# NixOS VM test: real key presses in Hyprland under alice's session, driving the
+# binds the home-manager module generates. Its script is the key scenario shared
+# with the Debian VM test (scripts/vm-test.sh): nixos-tests/hyprland_keys.py,
+# then nixos-tests/hyprland_keys_test.py. The machine mirrors the Debian VM's
+# guest: a null sink, a vesktop and a spotify stream, the test-only binds of
+# tests/compositor/vm-extra.conf (wpctl, marker key, Hyprland's log on stdout).
+{
+  audioDaemonModule,
+  homeManagerModule,
+}:
+{ lib, ... }:
+{
+  name = "audio-daemon-hyprland-keys";
+  meta.maintainers = [ ];
+
+  nodes.machine =
+    { pkgs, ... }:
+    {
+      imports = [ homeManagerModule ];
+
+      virtualisation.memorySize = 3072;
+      # Hyprland needs a DRM device; llvmpipe renders.
+      virtualisation.qemu.options = [ "-vga none -device virtio-gpu-pci" ];
+
+      users.users.alice = {
+        isNormalUser = true;
+        uid = 1000;
+        # vm-latency.py reads the keyboard's input events.
+        extraGroups = [ "input" ];
+      };
+
+      programs.hyprland.enable = true;
+      services.getty.autologinUser = "alice";
+      environment.loginShellInit = ''
+        if [ "$(tty)" = /dev/tty1 ]; then
+          exec Hyprland >/tmp/hyprland-alice.log 2>&1
+        fi
+      '';
+
+      services.pipewire = {
+        enable = true;
+        wireplumber.enable = true;
+        extraConfig.pipewire."90-audio-daemon-test-sink"."context.objects" = [
+          {
+            factory = "adapter";
+            args = {
+              "factory.name" = "support.null-audio-sink";
+              "node.name" = "audio-daemon-test-sink";
+              "node.description" = "audio-daemon test sink";
+              "media.class" = "Audio/Sink";
+              "audio.position" = "FL,FR";
+            };
+          }
+        ];
+      };
+
+      environment.systemPackages = [
+        pkgs.pipewire # pw-dump
+        pkgs.python3
+        pkgs.wireplumber # wpctl
+      ];
+      environment.etc."audio-daemon-test/vm-latency.py".source = ../tests/compositor/vm-latency.py;
+
+      home-manager.useGlobalPkgs = true;
+      home-manager.useUserPackages = true;
+      home-manager.users.alice =
+        { config, pkgs, ... }:
+        let
+          stream =
+            name: props:
+            pkgs.writeShellScript "fake-${name}" ''
+              ${lib.getExe' pkgs.coreutils "sleep"} infinity | ${
+                lib.escapeShellArgs (
+                  [ (lib.getExe' config.services.audio-daemon.package "audio-daemon-streams") ]
+                  ++ lib.concatMap (p: [
+                    "--prop"
+                    p
+                  ]) props
+                )
+              }
+            '';
+          streamService = name: props: {
+            Unit = {
+              Description = "Silent ${name}-like playback stream for the audio-daemon test";
+              Requires = [ "pipewire.service" ];
+              After = [
+                "pipewire.service"
+                "wireplumber.service"
+              ];
+            };
+            Service.ExecStart = stream name props;
+            Install.WantedBy = [ "default.target" ];
+          };
+        in
+        {
+          imports = [ audioDaemonModule ];
+          home.stateVersion = "26.05";
+
+          services.audio-daemon = {
+            enable = true;
+            systemd.target = "default.target";
+            settings.step = 5;
+            hyprland.enable = true;
+          };
+
+          wayland.windowManager.hyprland = {
+            enable = true;
+            package = null;
+            portalPackage = null;
+            configType = "hyprlang";
+            extraConfig = builtins.readFile ../tests/compositor/vm-extra.conf;
+          };
+
+          systemd.user.services.fake-vesktop = streamService "vesktop" [
+            "application.name=vesktop"
+            "media.name=WEBRTC VoiceEngine"
+          ];
+          systemd.user.services.fake-spotify = streamService "spotify" [
+            "application.name=spotify"
+            "media.name=Spotify"
+          ];
+        };
+    };
+
+  testScript = builtins.readFile ./hyprland_keys.py + builtins.readFile ./hyprland_keys_test.py;
+}

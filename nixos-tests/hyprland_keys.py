@@ -1,0 +1,202 @@
+# The key scenario: real key presses reach Hyprland, which runs the binds the
+# home-manager module generated, and the volumes they change are checked with
+# wpctl. One scenario for two drivers, so that they differ as little as possible:
+# - the Debian VM test (scripts/vm-test.sh: tests/compositor/vm_test.py imports
+#   this file), Hyprland 0.56 from Debian testing in QEMU (TCG);
+# - the NixOS VM test (nixos-tests/hyprland-keys.nix: its testScript is this file
+#   followed by nixos-tests/hyprland_keys_test.py), with nixpkgs' driver.
+# Both press keys through QEMU's monitor (`sendkey`, holding with its hold time).
+#
+# Needs in the session: the generated binds, plus the test binds of
+# tests/compositor/vm-extra.conf (ALT + volume keys run wpctl; SUPER ALT F12
+# appends a line to $XDG_RUNTIME_DIR/keys-marker), Hyprland's log with
+# debug:disable_logs = false, streams of vesktop and spotify (the built-in app
+# `music`), all three at 50 % and unmuted, and python3 for
+# tests/compositor/vm-latency.py.
+import json
+import shlex
+import statistics
+from typing import Callable, Protocol
+
+
+class KeyMachine(Protocol):
+    """What the scenario needs from a driver's machine (nixpkgs' has all of it)."""
+
+    def succeed(self, *commands: str, timeout: int | None = None) -> str: ...
+
+    def wait_until_succeeds(self, command: str, timeout: int = 900) -> str: ...
+
+    def send_monitor_command(self, command: str) -> str: ...
+
+
+# name -> (percent, muted)
+State = dict[str, tuple[int, bool]]
+
+# (what it shows, QEMU sendkey keys, the volumes after it). Keys: the generated
+# binds' XF86AudioRaiseVolume / LowerVolume / Mute, alone (@sink), with SUPER
+# (vesktop) and with SUPER SHIFT (music).
+PRESSES: list[tuple[str, str, State]] = [
+    ("SUPER+raise: vesktop up", "meta_l-volumeup", {"vesktop": (55, False)}),
+    ("SUPER+lower: vesktop down", "meta_l-volumedown", {"vesktop": (50, False)}),
+    ("SUPER+mute: vesktop muted", "meta_l-audiomute", {"vesktop": (50, True)}),
+    ("SUPER+mute again: vesktop unmuted", "meta_l-audiomute", {"vesktop": (50, False)}),
+    ("raise: default sink up", "volumeup", {"sink": (55, False)}),
+    ("lower: default sink down", "volumedown", {"sink": (50, False)}),
+    ("mute: default sink muted", "audiomute", {"sink": (50, True)}),
+    ("mute again: default sink unmuted", "audiomute", {"sink": (50, False)}),
+    ("SUPER+SHIFT+raise: music up", "meta_l-shift-volumeup", {"music": (55, False)}),
+    ("SUPER+SHIFT+mute: music muted", "meta_l-shift-audiomute", {"music": (55, True)}),
+    ("SUPER+SHIFT+mute again: music unmuted", "meta_l-shift-audiomute", {"music": (55, False)}),
+    ("SUPER+SHIFT+lower: music down", "meta_l-shift-volumedown", {"music": (50, False)}),
+]
+
+HOLD_FROM = 10
+HOLD_MS = 1200
+STEP = 5
+MAX_VOLUME = 100
+
+
+class Keys:
+    def __init__(
+        self,
+        machine: KeyMachine,
+        sh: Callable[[str], str],
+        hyprland_log: str,
+        latency_tool: str,
+        report: Callable[[str], None],
+    ) -> None:
+        """`sh` turns a command into one that runs in the user's session;
+        `hyprland_log` is a shell word naming Hyprland's log file there;
+        `latency_tool` the path of tests/compositor/vm-latency.py;
+        `report` takes each result line."""
+        self.m = machine
+        self.sh = sh
+        self.log_file = hyprland_log
+        self.latency_tool = latency_tool
+        self.report = report
+        self.nodes = {"sink": "@DEFAULT_AUDIO_SINK@"}
+        for app, name in (("vesktop", "vesktop"), ("music", "spotify")):
+            self.nodes[app] = str(self.stream_id(name))
+        self.state: State = {app: (50, False) for app in self.nodes}
+
+    def run(self, cmd: str, timeout: int = 60) -> str:
+        return self.m.succeed(self.sh(cmd), timeout=timeout)
+
+    def stream_id(self, application: str) -> int:
+        # Filtered in the guest: pw-dump's whole graph is large for a serial line.
+        find = (
+            "import json, sys; print(json.dumps([o['id'] for o in json.load(sys.stdin)"
+            " if (o.get('info') or {}).get('props', {}).get('media.class') == 'Stream/Output/Audio'"
+            f" and o['info']['props'].get('application.name') == {application!r}]))"
+        )
+        ids = json.loads(self.run(f"pw-dump | python3 -c {shlex.quote(find)}"))
+        assert len(ids) == 1, f"expected one {application} stream, found {ids}"
+        return int(ids[0])
+
+    def expect(self, what: str, timeout: int = 60) -> None:
+        """Waits until wpctl shows self.state on every node; reports the line."""
+        checks = []
+        for app, (percent, muted) in sorted(self.state.items()):
+            want = f"Volume: {percent / 100:.2f}" + (" [MUTED]" if muted else "")
+            checks.append(f'[ "$(wpctl get-volume {self.nodes[app]})" = {shlex.quote(want)} ]')
+        try:
+            self.m.wait_until_succeeds(self.sh(" && ".join(checks)), timeout=timeout)
+        except Exception:
+            seen = self.run(
+                "; ".join(f"echo {app}: $(wpctl get-volume {node})" for app, node in self.nodes.items())
+            )
+            self.report(f"FAIL keys {what}: expected {self.state}, wpctl shows: {seen.strip()}")
+            raise
+        self.report(f"ok keys {what}: " + ", ".join(f"{a} {p}%{' muted' if m else ''}" for a, (p, m) in sorted(self.state.items())))
+
+    def press(self, keys: str, hold_ms: int | None = None) -> None:
+        hold = f" {hold_ms}" if hold_ms is not None else ""
+        out = self.m.send_monitor_command(f"sendkey {keys}{hold}")
+        assert not out.strip(), f"sendkey {keys}: {out}"
+
+    def fired(self, command: str) -> int:
+        """How many times Hyprland has run `command` (its log's executor lines)."""
+        pattern = shlex.quote(f"[executor] Executing {command}")
+        return int(self.run(f"grep -cF {pattern} {self.log_file} || true").strip() or 0)
+
+    def reset(self) -> None:
+        """Back to 50 % and unmuted everywhere, through wpctl."""
+        for node in self.nodes.values():
+            self.run(f"wpctl set-volume {node} 0.5 && wpctl set-mute {node} 0")
+        self.state = {app: (50, False) for app in self.nodes}
+        self.expect("reset to 50% by wpctl")
+
+    def marker(self) -> None:
+        """Presses SUPER ALT F12 and waits for its bind: Hyprland has then handled
+        every key event before it."""
+        before = int(self.run("cat $XDG_RUNTIME_DIR/keys-marker 2>/dev/null | wc -l").strip())
+        self.press("meta_l-alt-f12")
+        self.m.wait_until_succeeds(
+            self.sh(f'[ "$(cat $XDG_RUNTIME_DIR/keys-marker 2>/dev/null | wc -l)" -gt {before} ]'),
+            timeout=60,
+        )
+
+    def presses(self) -> None:
+        self.expect("start")
+        for what, keys, change in PRESSES:
+            self.press(keys)
+            self.state.update(change)
+            self.expect(what)
+
+    def hold(self, audioctl: str) -> int:
+        """Holds SUPER+raise: bindel repeats it; the final volume is exact."""
+        self.run(f"python3 {self.latency_tool} start")
+        self.run(f"wpctl set-volume {self.nodes['vesktop']} {HOLD_FROM / 100:.2f}")
+        self.state["vesktop"] = (HOLD_FROM, False)
+        self.expect(f"vesktop set to {HOLD_FROM}% by wpctl")
+        command = f"{audioctl} up vesktop"
+        before = self.fired(command)
+        self.press("meta_l-volumeup", HOLD_MS)
+        # QEMU releases the keys after HOLD_MS; the marker is pressed only then (a
+        # key pressed during the hold would join the held combination).
+        self.run(f"python3 {self.latency_tool} wait-release 115 {HOLD_MS / 1000 + 30}", timeout=90)
+        self.marker()
+        n = self.fired(command) - before
+        self.state["vesktop"] = (min(MAX_VOLUME, HOLD_FROM + STEP * n), False)
+        if n < 3:
+            self.report(f"FAIL keys hold: held {HOLD_MS} ms, Hyprland ran the bind {n} times (no repeat)")
+            raise AssertionError("the held key did not repeat")
+        self.expect(f"held SUPER+raise {HOLD_MS} ms: Hyprland ran it {n} times, vesktop exact")
+        return n
+
+    def latency(self, rounds: int) -> dict[str, float]:
+        """Key to PipeWire applied, for the generated bind (audioctl) and for the
+        same step through wpctl, alternating; measured in the guest from the key's
+        kernel input event to the daemon's change event for the default sink."""
+        self.run(f"python3 {self.latency_tool} start")
+        order = [
+            ("volumeup", "audioctl", 55),
+            ("alt-volumedown", "wpctl", 50),
+            ("alt-volumeup", "wpctl", 55),
+            ("volumedown", "audioctl", 50),
+        ]
+        events = 0
+        for _ in range(rounds):
+            for keys, _tool, percent in order:
+                self.press(keys)
+                events += 1
+                self.run(f"python3 {self.latency_tool} wait-events {events} 60", timeout=90)
+                self.state["sink"] = (percent, False)
+        self.expect(f"latency run: {rounds * 4} presses, the sink back at 50%")
+        out = self.run(f"python3 {self.latency_tool} report")
+        samples: dict[str, list[float]] = {"audioctl": [], "wpctl": []}
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "latency":
+                samples[parts[1]].append(float(parts[2]))
+        for tool, values in samples.items():
+            if len(values) != rounds * 2:
+                self.report(f"FAIL latency: {len(values)} {tool} samples, expected {rounds * 2}\n{out}")
+                raise AssertionError("latency samples missing")
+        medians = {tool: statistics.median(v) for tool, v in samples.items()}
+        for tool, values in samples.items():
+            self.report(
+                f"latency {tool}: median {medians[tool]:.1f} ms, min {min(values):.1f}, max {max(values):.1f} (n={len(values)})"
+            )
+        self.report(f"latency ratio audioctl/wpctl: {medians['audioctl'] / medians['wpctl']:.3f}")
+        return medians

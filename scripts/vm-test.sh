@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The Hyprland VM test: real Hyprland 0.56 in a QEMU VM (TCG: no KVM or GPU needed)
+# booted read-only from the Debian testing root, running the home-manager module's
+# generated hyprland.conf and hyprland.lua (nix/golden/, store paths replaced by this
+# project's binaries built in the root); keys pressed through QEMU's monitor, volumes
+# checked with wpctl in the guest. See tests/compositor/vm_test.py.
+#
+#   scripts/vm-test.sh          (root; installs qemu-system-x86 when missing)
+#
+# The VM's initramfs (the root's initramfs-tools with only the virtio/9p modules and
+# the project mount) is cached next to the root, keyed by the root, the kernel and
+# tests/compositor/initramfs/. Keeps its work directory (printed): results.txt, the
+# guest's logs (share/logs/), the console (serial0.log).
+set -euo pipefail
+project=$(cd "$(dirname "$0")/.." && pwd)
+cd "$project"
+. scripts/lib/compositor.sh
+start=$SECONDS
+
+if ! command -v qemu-system-x86_64 >/dev/null; then
+  echo "== installing qemu-system-x86"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends qemu-system-x86 >/dev/null
+fi
+scripts/testing-root.sh build
+root=$(scripts/testing-root.sh path)
+cache=$(dirname "$root")
+echo "== building the binaries in the testing root (target/testing-root/release)"
+scripts/testing-root.sh run scripts/build-release.sh 2>&1 | grep -v '^\s*\(Compiling\|Finished\)' || true
+build_done=$SECONDS
+
+kernels=("$root"/boot/vmlinuz-*)
+[ "${#kernels[@]}" = 1 ] || {
+  echo "FAIL: expected one kernel in $root/boot, found ${kernels[*]}" >&2
+  exit 1
+}
+kernel=${kernels[0]}
+kver=${kernel##*/vmlinuz-}
+key=$({
+  cat "$root/.audio-daemon-root"
+  echo "$kver"
+  cat tests/compositor/vm-initrd.sh
+  find tests/compositor/initramfs -type f | LC_ALL=C sort | xargs cat
+} | sha256sum | cut -c1-16)
+initrd=$cache/vm-initrd-$key.img
+if [ ! -f "$initrd" ]; then
+  echo "== building the VM's initramfs ($initrd)"
+  w=$(mktemp -d)
+  scripts/root-sandbox.sh "$w" bash /src/tests/compositor/vm-initrd.sh "$kver" 2>&1 | grep -v 'No zstd' || true
+  [ -s "$w/initrd.img" ] || {
+    echo "FAIL: the initramfs was not built" >&2
+    exit 1
+  }
+  mv "$w/initrd.img" "$initrd.tmp.$$" && mv "$initrd.tmp.$$" "$initrd"
+  rm -rf "$w"
+  for old in "$cache"/vm-initrd-*.img; do [ "$old" = "$initrd" ] || rm -f "$old"; done
+fi
+initrd_done=$SECONDS
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/audio-daemon-vm.XXXXXX")
+mkdir -p "$work/share"
+bin=/src/target/release
+{
+  real_paths "$golden/hyprland.conf" "$bin"
+  cat tests/compositor/vm-extra.conf
+} >"$work/share/hyprland.conf"
+{
+  real_paths "$golden/hyprland.lua" "$bin"
+  cat tests/compositor/vm-extra.lua
+} >"$work/share/hyprland.lua"
+
+# The root must stay while the VM reads it (testing-root.sh replaces roots only
+# when nobody holds use.lock).
+exec 7>"$cache/use.lock"
+flock -s 7
+status=0
+python3 tests/compositor/vm_test.py --root "$root" --kernel "$kernel" --initrd "$initrd" \
+  --project "$project" --work "$work" || status=$?
+echo "== VM test: $((build_done - start)) s build, $((initrd_done - build_done)) s initramfs, $((SECONDS - initrd_done)) s VM; results: $work/results.txt"
+exit "$status"

@@ -1,0 +1,291 @@
+//! The D-Bus side of on-screen feedback: one session-bus connection, made when first
+//! needed and again after it broke, driven by the daemon's own executor.
+//!
+//! zbus runs on async-io, the reactor smol already runs; with its internal executor off
+//! and a task here ticking the connection's executor, it adds no thread. Every call has a
+//! deadline ([`CALL_TIMEOUT`]), and a failing server is reported once per failing stretch
+//! (a missing notification daemon must not fill the journal one line per keypress).
+
+use super::notify::{self, Notification};
+use super::swayosd::{self, Api, Call};
+use super::Shown;
+use crate::config::OsdKind;
+use smol::future::FutureExt;
+use smol::Timer;
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+use std::time::Duration;
+use zbus::Connection;
+
+/// Longest a call may take; then it is abandoned (and the next change tries again).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Why feedback could not be shown.
+#[derive(Debug)]
+pub enum OsdError {
+    /// No session bus (DBUS_SESSION_BUS_ADDRESS unset or nobody listening).
+    Connect(zbus::Error),
+    /// Nobody owns the service's name: no notification daemon, or SwayOSD not running.
+    NoService(&'static str),
+    /// The server answered with an error, or the connection broke.
+    Call(zbus::Error),
+    /// SwayOSD's server has no `HandleAction` this daemon knows.
+    UnknownApi,
+    Timeout,
+}
+
+impl fmt::Display for OsdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OsdError::Connect(e) => write!(f, "cannot connect to the session bus: {e}"),
+            OsdError::NoService(name) => write!(f, "no {name} on the session bus"),
+            OsdError::Call(e) => write!(f, "the call failed: {e}"),
+            OsdError::UnknownApi => write!(
+                f,
+                "{} has no HandleAction(s, s[, a(ss)]) method",
+                swayosd::DESTINATION
+            ),
+            OsdError::Timeout => write!(f, "no answer within {} s", CALL_TIMEOUT.as_secs()),
+        }
+    }
+}
+
+impl std::error::Error for OsdError {}
+
+/// A method-call error naming a missing service becomes [`OsdError::NoService`].
+fn call_error(e: zbus::Error, service: &'static str) -> OsdError {
+    match &e {
+        zbus::Error::MethodError(name, _, _)
+            if name.as_str() == "org.freedesktop.DBus.Error.ServiceUnknown"
+                || name.as_str() == "org.freedesktop.DBus.Error.NameHasNoOwner" =>
+        {
+            OsdError::NoService(service)
+        }
+        _ => OsdError::Call(e),
+    }
+}
+
+pub struct Bus {
+    ex: Rc<smol::LocalExecutor<'static>>,
+    /// The connection and the task ticking its executor (dropped together).
+    conn: Option<(Connection, smol::Task<()>)>,
+    /// The id the server gave each app's notification, to replace it.
+    ids: HashMap<String, u32>,
+    /// SwayOSD's API, read once per connection.
+    api: Option<Api>,
+    /// Whether the notification server replaces by stack tag (read once per connection).
+    tags: Option<bool>,
+    failing: bool,
+}
+
+impl Bus {
+    pub fn new(ex: Rc<smol::LocalExecutor<'static>>) -> Bus {
+        Bus {
+            ex,
+            conn: None,
+            ids: HashMap::new(),
+            api: None,
+            tags: None,
+            failing: false,
+        }
+    }
+
+    /// Shows one app's state; failures are logged (once) and otherwise ignored.
+    pub async fn show(&mut self, kind: OsdKind, timeout_ms: u32, s: &Shown) {
+        let r = self
+            .try_show(kind, timeout_ms, s)
+            .or(async {
+                Timer::after(CALL_TIMEOUT).await;
+                Err(OsdError::Timeout)
+            })
+            .await;
+        match r {
+            Ok(()) if self.failing => {
+                self.failing = false;
+                eprintln!("audio-daemon: on-screen feedback works again");
+            }
+            Ok(()) => {}
+            Err(e) => {
+                if !std::mem::replace(&mut self.failing, true) {
+                    eprintln!(
+                        "audio-daemon: warning: on-screen feedback: {e}; volume changes are \
+                         not shown until that works (logged once)"
+                    );
+                }
+                // Start afresh next time: the bus or the server may have restarted.
+                if matches!(e, OsdError::Call(_) | OsdError::Timeout) {
+                    self.conn = None;
+                }
+                self.api = None;
+                self.tags = None;
+                self.ids.clear();
+            }
+        }
+    }
+
+    async fn connection(&mut self) -> Result<Connection, OsdError> {
+        if let Some((c, _)) = &self.conn {
+            return Ok(c.clone());
+        }
+        let builder = match session_bus_path()? {
+            // Connected here, without blocking, on the reactor: zbus would connect from a
+            // thread of the `blocking` pool, which (blocking 1.7) never exits and wakes up
+            // twice a second for the daemon's whole life.
+            Some(path) => {
+                let stream = smol::Async::<std::os::unix::net::UnixStream>::connect(&path)
+                    .await
+                    .map_err(|e| {
+                        OsdError::Connect(zbus::Error::Address(format!("{}: {e}", path.display())))
+                    })?;
+                let stream = stream
+                    .into_inner()
+                    .map_err(|e| OsdError::Connect(e.into()))?;
+                zbus::connection::Builder::async_io_unix_stream(stream)
+            }
+            // An abstract socket or another transport: zbus's own way.
+            None => zbus::connection::Builder::session().map_err(OsdError::Connect)?,
+        };
+        let conn = builder
+            .internal_executor(false)
+            .build()
+            .await
+            .map_err(OsdError::Connect)?;
+        let c = conn.clone();
+        let ticker = self.ex.spawn(async move {
+            loop {
+                c.executor().tick().await;
+            }
+        });
+        self.conn = Some((conn.clone(), ticker));
+        Ok(conn)
+    }
+
+    async fn try_show(
+        &mut self,
+        kind: OsdKind,
+        timeout_ms: u32,
+        s: &Shown,
+    ) -> Result<(), OsdError> {
+        let conn = self.connection().await?;
+        match kind {
+            OsdKind::Notify => {
+                // A server that replaces by tag gets no replaces_id: mako 1.7.1 (Debian
+                // 12) frees the old notification twice when both name it, and crashes.
+                // Others get the id of the app's last notification. (Asked only once
+                // there is an id to send, so the first call is always the Notify.)
+                let replaces = match self.ids.get(&s.app).copied() {
+                    None => 0,
+                    Some(id) => {
+                        let tags = match self.tags {
+                            Some(t) => t,
+                            None => replaces_by_tag(&conn).await?,
+                        };
+                        self.tags = Some(tags);
+                        if tags {
+                            0
+                        } else {
+                            id
+                        }
+                    }
+                };
+                let n = Notification::new(s, replaces, timeout_ms);
+                let reply = conn
+                    .call_method(
+                        Some(notify::DESTINATION),
+                        notify::PATH,
+                        Some(notify::INTERFACE),
+                        "Notify",
+                        &n.args(),
+                    )
+                    .await
+                    .map_err(|e| call_error(e, notify::DESTINATION))?;
+                let id: u32 = reply.body().deserialize().map_err(OsdError::Call)?;
+                self.ids.insert(s.app.clone(), id);
+                Ok(())
+            }
+            OsdKind::Swayosd => {
+                let api = match self.api {
+                    Some(a) => a,
+                    None => {
+                        let a = introspect(&conn).await?;
+                        self.api = Some(a);
+                        a
+                    }
+                };
+                for call in swayosd::calls(api, s) {
+                    let r = match &call {
+                        Call::WithOptions(a, d, o) => {
+                            handle_action(&conn, &(a.as_str(), d.as_str(), o)).await
+                        }
+                        Call::Separate(a, d) => {
+                            handle_action(&conn, &(a.as_str(), d.as_str())).await
+                        }
+                    };
+                    r.map_err(|e| call_error(e, swayosd::DESTINATION))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The session bus's socket file, when its address is one (`unix:path=…`, the usual case;
+/// zbus reads `DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`).
+fn session_bus_path() -> Result<Option<std::path::PathBuf>, OsdError> {
+    use zbus::address::transport::{Transport, UnixSocket};
+    let address = zbus::Address::session().map_err(OsdError::Connect)?;
+    Ok(match address.transport() {
+        Transport::Unix(u) => match u.path() {
+            UnixSocket::File(p) => Some(p.clone()),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// Whether the notification server says (GetCapabilities) that it stacks by tag.
+async fn replaces_by_tag(conn: &Connection) -> Result<bool, OsdError> {
+    let reply = conn
+        .call_method(
+            Some(notify::DESTINATION),
+            notify::PATH,
+            Some(notify::INTERFACE),
+            "GetCapabilities",
+            &(),
+        )
+        .await
+        .map_err(|e| call_error(e, notify::DESTINATION))?;
+    let caps: Vec<String> = reply.body().deserialize().map_err(OsdError::Call)?;
+    Ok(notify::stacks_by_tag(&caps))
+}
+
+async fn handle_action<B>(conn: &Connection, body: &B) -> zbus::Result<zbus::Message>
+where
+    B: serde::Serialize + zbus::zvariant::DynamicType,
+{
+    conn.call_method(
+        Some(swayosd::DESTINATION),
+        swayosd::PATH,
+        Some(swayosd::INTERFACE),
+        swayosd::METHOD,
+        body,
+    )
+    .await
+}
+
+/// Which `HandleAction` the running SwayOSD server has.
+async fn introspect(conn: &Connection) -> Result<Api, OsdError> {
+    let reply = conn
+        .call_method(
+            Some(swayosd::DESTINATION),
+            swayosd::PATH,
+            Some("org.freedesktop.DBus.Introspectable"),
+            "Introspect",
+            &(),
+        )
+        .await
+        .map_err(|e| call_error(e, swayosd::DESTINATION))?;
+    let xml: String = reply.body().deserialize().map_err(OsdError::Call)?;
+    swayosd::detect(&xml).ok_or(OsdError::UnknownApi)
+}

@@ -1,0 +1,148 @@
+"""The Hyprland VM test (run by scripts/vm-test.sh, which builds its inputs).
+
+Boots the Debian testing root in QEMU (TCG), starts PipeWire, WirePlumber, a null
+sink, a vesktop and a spotify stream and the daemon, then Hyprland 0.56 with the
+generated hyprland.conf, and runs the key scenario (nixos-tests/hyprland_keys.py):
+every generated bind pressed through QEMU's monitor and checked with wpctl, a held
+key, and key-to-applied latency against a wpctl bind. Then the same with the
+generated hyprland.lua (without the latency part). Prints result lines (`ok ...`,
+`latency ...`, `FAIL ...`) and writes them to WORK/results.txt; on a failure prints
+the guest's Hyprland, daemon, WirePlumber and PipeWire logs. The VM is killed by
+its PID on every path, including the overall timeout.
+"""
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "nixos-tests"))
+
+from hyprland_keys import Keys  # noqa: E402
+from vm_driver import Machine  # noqa: E402
+
+AUDIOCTL = "/src/target/release/audioctl"
+LATENCY_TOOL = "/src/tests/compositor/vm-latency.py"
+
+
+class Timeout(Exception):
+    pass
+
+
+def qemu_argv(a):
+    fs = []
+    for tag, path, ro in (
+        ("rootfs", a.root, True),
+        ("src", a.project, True),
+        ("target", os.path.join(a.project, "target", "testing-root"), True),
+        ("out", os.path.join(a.work, "share"), False),
+    ):
+        fs += [
+            "-fsdev", f"local,id={tag},path={path},security_model=none" + (",readonly=on" if ro else ""),
+            "-device", f"virtio-9p-pci,fsdev={tag},mount_tag={tag}",
+        ]
+    return [
+        "qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "max",
+        "-m", "3072", "-smp", "1", "-display", "none", "-no-reboot",
+        "-serial", f"file:{a.work}/serial0.log",
+        "-serial", f"unix:{a.work}/ctl.sock,server=on,wait=off",
+        "-qmp", f"unix:{a.work}/qmp.sock,server=on,wait=off",
+        "-kernel", a.kernel, "-initrd", a.initrd,
+        *fs,
+        "-device", "virtio-gpu-pci",
+        "-append",
+        "root=rootfs rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose"
+        " ro console=ttyS0 init=/src/tests/compositor/vm-init.sh panic=-1 quiet",
+    ]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for opt in ("--root", "--kernel", "--initrd", "--project", "--work"):
+        p.add_argument(opt, required=True)
+    p.add_argument("--timeout", type=int, default=900, help="seconds for the whole run")
+    p.add_argument("--latency-rounds", type=int, default=4)
+    a = p.parse_args()
+
+    results = open(os.path.join(a.work, "results.txt"), "w")
+    start = time.monotonic()
+
+    def report(line):
+        stamp = f"[{time.monotonic() - start:6.1f}s] "
+        print(stamp + line, flush=True)
+        results.write(line + "\n")
+        results.flush()
+
+    def on_alarm(*_):
+        raise Timeout(f"the whole run took more than {a.timeout} s")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
+    signal.alarm(a.timeout)
+    timings = {}
+    ok = False
+    with Machine(qemu_argv(a), a.work, log=report) as m:
+        try:
+            m.start(boot_timeout=300)
+            timings["boot to guest agent"] = time.monotonic() - start
+            report(f"ok boot: {m.succeed('uname -r').strip()}")
+            # Hyprland takes longest to come up: start it, then the audio side meanwhile.
+            t = time.monotonic()
+            m.succeed("start_hyprland conf /mnt/hyprland.conf")
+            m.succeed("start_audio_stack", timeout=300)
+            report("ok audio: " + m.succeed(
+                "echo PipeWire $(pipewire --version | sed -n 's/.*libpipewire \\([0-9.]*\\).*/\\1/p' | head -n1),"
+                " WirePlumber $(wireplumber --version | sed -n 's/.*libwireplumber \\([0-9.]*\\).*/\\1/p' | head -n1),"
+                " daemon: $($BIN/audioctl get vesktop)").strip())
+            version = m.succeed("wait_hyprland conf", timeout=400).strip()
+            timings["Hyprland (hyprland.conf) up"] = time.monotonic() - t
+            report(f"ok hyprland.conf: {version}")
+
+            t = time.monotonic()
+            keys = Keys(m, lambda c: c, "/mnt/logs/hyprland-conf.stdout", LATENCY_TOOL, report)
+            keys.presses()
+            keys.hold(AUDIOCTL)
+            timings["hyprland.conf: keys"] = time.monotonic() - t
+            t = time.monotonic()
+            keys.latency(a.latency_rounds)
+            timings["latency"] = time.monotonic() - t
+            m.succeed("stop_hyprland", timeout=120)
+
+            t = time.monotonic()
+            m.succeed("start_hyprland lua /mnt/hyprland.lua && wait_hyprland lua", timeout=400)
+            timings["Hyprland (hyprland.lua) up"] = time.monotonic() - t
+            report("ok hyprland.lua: Hyprland up with the Lua config")
+            t = time.monotonic()
+            keys = Keys(m, lambda c: c, "/mnt/logs/hyprland-lua.stdout", LATENCY_TOOL, report)
+            keys.reset()
+            keys.presses()
+            keys.hold(AUDIOCTL)
+            timings["hyprland.lua: keys"] = time.monotonic() - t
+            m.succeed("stop_hyprland", timeout=120)
+            ok = True
+        except Exception as e:  # noqa: BLE001 - every failure ends the same way
+            report(f"FAIL {type(e).__name__}: {e}")
+        finally:
+            signal.alarm(0)
+    # The VM is gone (killed by PID when the `with` block ended).
+    timings["total"] = time.monotonic() - start
+    for what, seconds in timings.items():
+        report(f"time {what}: {seconds:.0f} s")
+    if not ok:
+        logs = os.path.join(a.work, "share", "logs")
+        for name in sorted(os.listdir(logs)) if os.path.isdir(logs) else []:
+            if name.split("-")[0].split(".")[0] in ("hyprland", "daemon", "wireplumber", "pipewire", "init", "latency"):
+                print(f"---- guest log {name} (last 60 lines)")
+                with open(os.path.join(logs, name), errors="replace") as f:
+                    print("".join(f.readlines()[-60:]), end="")
+        print("---- console (last 20 lines)")
+        with open(os.path.join(a.work, "serial0.log"), errors="replace") as f:
+            print("".join(f.readlines()[-20:]), end="")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
