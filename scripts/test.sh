@@ -2,9 +2,22 @@
 # The test command: unit tests, integration tests against a real private PipeWire,
 # the shared end-to-end scenario (the one the NixOS VM test runs), the benchmark's
 # smoke run, and the Nix files' offline checks.
+#
+# Two stacks: `scripts/test.sh` runs both; `scripts/test.sh host` only this machine's
+# PipeWire (Debian 12: 0.3.65 / WirePlumber 0.4.13); `scripts/test.sh testing` only the
+# users' stack, PipeWire 1.6 / WirePlumber 0.5 in a Debian testing root
+# (scripts/testing-root.sh, which runs `scripts/test.sh host` inside that root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup-debian.sh
+stack=${1:-both}
+case "$stack" in
+  host | both) ;;
+  testing) exec scripts/testing-root.sh test ;;
+  *) echo "usage: $0 [both|host|testing]" >&2 && exit 2 ;;
+esac
+# The testing root has its packages already (and no Nix).
+[ -n "${AUDIO_DAEMON_IN_TESTING_ROOT:-}" ] || scripts/setup-debian.sh
+echo "== stack: $(. /etc/os-release && echo "$PRETTY_NAME"), $(pipewire --version | grep -m1 -o 'libpipewire [0-9.]*'), $(wireplumber --version | grep -m1 -o 'libwireplumber [0-9.]*')"
 
 cargo test --all-targets
 
@@ -17,6 +30,12 @@ echo "== benchmark smoke run (functional checks only, no timing assertions)"
 cargo build --release --bins
 ./target/release/audio-daemon-bench --quick --json "$(mktemp -d)/bench.json"
 
-echo "== Nix files"
-nix/check-parse.sh
-nix/check-hm-eval.sh
+if [ -z "${AUDIO_DAEMON_IN_TESTING_ROOT:-}" ]; then
+  echo "== Nix files"
+  nix/check-parse.sh
+  nix/check-hm-eval.sh
+fi
+
+if [ "$stack" = both ]; then
+  scripts/testing-root.sh test
+fi

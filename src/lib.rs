@@ -3,6 +3,7 @@
 //! The library holds everything the binaries share: the wire protocol (used by the daemon
 //! and by the `audioctl` client), the pure state and volume logic, and the daemon's I/O.
 
+pub mod builtin_apps;
 pub mod config;
 pub mod daemon;
 pub mod lines;

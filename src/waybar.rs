@@ -17,8 +17,20 @@ use std::time::{Duration, Instant};
 /// A waybar started after the last scan is found at the first change this long after it.
 pub const RESCAN_AFTER: Duration = Duration::from_secs(1);
 
+/// Whether a process name (`/proc/PID/comm`) is waybar's. nixpkgs wraps programs, so on
+/// NixOS the process running is `.waybar-wrapped` (a wrapper of a wrapper would be
+/// `.waybar-wrapped-wrapped`, which the kernel cuts to 15 bytes: `.waybar-wrapped`).
+fn is_waybar_comm(comm: &str) -> bool {
+    let name = comm.trim_end_matches('\n');
+    let unwrapped = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix("-wrapped"))
+        .unwrap_or(name);
+    unwrapped == "waybar"
+}
+
 fn is_waybar(pid: libc::pid_t) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == "waybar")
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| is_waybar_comm(&c))
 }
 
 /// Process ids of this user's waybar processes, found through /proc.
@@ -125,6 +137,25 @@ mod tests {
         assert!(rt_signal(0).is_some());
         assert!(rt_signal(8).is_some());
         assert!(rt_signal(200).is_none());
+    }
+
+    #[test]
+    fn waybar_is_recognised_also_as_nixpkgs_runs_it() {
+        for comm in ["waybar\n", "waybar", ".waybar-wrapped\n"] {
+            assert!(is_waybar_comm(comm), "{comm:?}");
+        }
+        // Real-time signals terminate programs that do not expect them: only waybar.
+        for comm in [
+            "waybar-helper",
+            "xwaybar",
+            ".waybar",
+            "waybar-wrapped",
+            ".foo-wrapped",
+            "Waybar",
+            "",
+        ] {
+            assert!(!is_waybar_comm(comm), "{comm:?}");
+        }
     }
 
     #[test]

@@ -99,7 +99,6 @@ impl State {
         now: Instant,
     ) -> Result<bool, Error> {
         let (cap, step) = self.limits(key);
-        let name = self.key_name(key).0.to_owned();
         // Each stream's starting point: its pending target, else what PipeWire reported.
         let bases: Vec<(u32, Volume)> = self
             .members(key)
@@ -115,10 +114,7 @@ impl State {
             })
             .collect();
         if bases.is_empty() {
-            return Err(Error::new(
-                ErrorKind::NoStreams,
-                format!("{name} has no streams with a known volume right now"),
-            ));
+            return Err(Error::new(ErrorKind::NoStreams, self.why_no_streams(key)));
         }
         // One decision for the whole app, so its streams move together.
         let mute_all = match req {
@@ -167,6 +163,38 @@ impl State {
             deadline: now + CONFIRM_TIMEOUT,
         });
         Ok(true)
+    }
+
+    /// The reason an app has nothing to change. A missing default is worth saying so:
+    /// with no microphone WirePlumber 0.5 sets no default source at all (0.4 picked a
+    /// sink's monitor), and "no streams" alone would look like a daemon fault.
+    fn why_no_streams(&self, key: AppKey) -> String {
+        let name = self.key_name(key).0;
+        let default = match key {
+            AppKey::Named(_) => {
+                return format!("{name} has no streams with a known volume right now")
+            }
+            AppKey::DefaultSink => &self.default_sink,
+            AppKey::DefaultSource => &self.default_source,
+        };
+        let what = if key == AppKey::DefaultSink {
+            "sink"
+        } else {
+            "source"
+        };
+        match default {
+            None => format!(
+                "{name}: there is no default {what} (WirePlumber has chosen none{})",
+                if what == "source" {
+                    "; no microphone?"
+                } else {
+                    ""
+                }
+            ),
+            Some(device) => format!(
+                "{name}: the default {what} {device:?} has no node with a known volume right now"
+            ),
+        }
     }
 
     /// Queues a set_param for a node (on its device route when it has one).
