@@ -20,6 +20,7 @@
 # goes to target/testing-root, which is mounted over the project's target/: host and root
 # builds never share artifacts.
 set -euo pipefail
+script_args=("$@")
 project=$(cd "$(dirname "$0")/.." && pwd)
 cache=${AUDIO_DAEMON_CACHE:-/var/cache/audio-daemon}
 suite=forky
@@ -46,10 +47,14 @@ complete() {
 }
 
 need_root() {
-  if [ "$(id -u)" != 0 ]; then
-    echo "testing-root: needs root (mmdebstrap, chroot and bind mounts); try sudo" >&2
-    exit 1
+  [ "$(id -u)" = 0 ] && return 0
+  if command -v sudo >/dev/null; then
+    # Keep the caller's toolchain: it is what gets bind-mounted into the root.
+    exec sudo env CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" \
+      AUDIO_DAEMON_CACHE="$cache" "$0" "${script_args[@]}"
   fi
+  echo "testing-root: needs root (mmdebstrap, chroot and bind mounts)" >&2
+  exit 1
 }
 
 # Removes a directory tree without crossing into anything mounted below it.
