@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 const SECTION: &str = "5 scale";
 /// Enough for the daemon to learn about 1,000 streams on a slow machine.
 const SETTLE: Duration = Duration::from_secs(30);
-/// Enough for WirePlumber to give 1,000 new streams their volume (about a minute for
-/// the last 500 of them on the 2-core benchmark machine, with 0.4 as with 0.5).
+/// Enough for WirePlumber to give 1,000 new streams their volume (up to a minute for the
+/// last 500 of them on the 2-core benchmark machine, with 0.4 as with 0.5).
 const VOLUMES_SETTLE: Duration = Duration::from_secs(180);
 /// How long the bench waits for the stack to calm down after the earlier sections.
 const BACKLOG_LIMIT: Duration = Duration::from_secs(120);
@@ -98,9 +98,9 @@ fn time_sets(b: &Bench, app: &str, n: usize) -> Result<Vec<Duration>, String> {
 
 pub fn run(b: &mut Bench) -> Result<(), String> {
     // The earlier sections changed volumes some 100,000 times. WirePlumber handles each
-    // change after the daemon has answered: 0.4 is done soon, 0.5 stays busy for minutes
-    // (340 s once on the benchmark machine) and gives new streams no volume meanwhile.
-    // That time is reported; the graph then grows on a fresh stack.
+    // change after the daemon has answered, and new streams get their volume only after
+    // it is through. 0.5 stayed busy from 11 s to over 5 minutes in runs on the 2-core
+    // benchmark machine. That time is reported; the graph then grows on a fresh stack.
     let t = Instant::now();
     let quiet = crate::footprint::quiesce(b.daemon_pid(), BACKLOG_LIMIT);
     let busy = t.elapsed().as_secs_f64();
