@@ -216,7 +216,9 @@ fn music_matches_through_the_client_and_sink_is_the_default() {
     let st = s
         .streams(1, &[("node.name", "audio-src"), ("media.role", "t-music")])
         .unwrap();
-    let cfg = r#"{"apps":{"music":{"match":[{"node.name":"audio-src","application.process.binary":"audio-daemon-streams"}]}}}"#;
+    // A glob, as for any binary: a Nix-wrapped helper would run as
+    // `.audio-daemon-streams-wrapped`.
+    let cfg = r#"{"apps":{"music":{"match":[{"node.name":"audio-src","application.process.binary":"*audio-daemon-streams*"}]}}}"#;
     let d = s.daemon(cfg).unwrap();
     let a = app(call(&d, get("music")));
     assert_eq!(a.streams.iter().map(|x| x.id).collect::<Vec<_>>(), st.ids);
