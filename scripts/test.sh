@@ -1,10 +1,28 @@
 #!/usr/bin/env bash
-# The test command: unit tests, integration tests against a real private PipeWire,
-# the shared end-to-end scenario (the one the NixOS VM test runs), the benchmark's
-# smoke run, the attack suite, and the Nix files' offline checks.
+# The test command (README): unit tests, integration tests against a real private
+# PipeWire, the shared end-to-end scenario (the one the NixOS VM test runs), @focused and
+# compositor keys on headless sway, the benchmark smoke runs, the attack suite, and the
+# Nix files' offline checks; on both stacks; then the compositor checks.
+#
+#   scripts/test.sh              everything: host stack, testing-root stack, compositors
+#   scripts/test.sh host         this machine's PipeWire only (Debian 12: 0.3.65 / WirePlumber 0.4.13)
+#   scripts/test.sh testing      the users' stack only: PipeWire 1.6 / WirePlumber 0.5 in a
+#                                Debian testing root (scripts/testing-root.sh, which runs
+#                                `scripts/test.sh host` inside that root)
+#   scripts/test.sh compositors  Hyprland --verify-config, waybar, the Hyprland VM test
+#                                (scripts/compositor-tests.sh; needs root and QEMU)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup-debian.sh
+mode=${1:-all}
+case "$mode" in
+  all | host) ;;
+  testing) exec scripts/testing-root.sh test ;;
+  compositors) exec scripts/compositor-tests.sh ;;
+  *) echo "usage: $0 [all|host|testing|compositors]" >&2 && exit 2 ;;
+esac
+# The testing root has its packages already (and no Nix).
+[ -n "${AUDIO_DAEMON_IN_TESTING_ROOT:-}" ] || scripts/setup-debian.sh
+echo "== stack: $(. /etc/os-release && echo "$PRETTY_NAME"), $(pipewire --version | grep -m1 -o 'libpipewire [0-9.]*'), $(wireplumber --version | grep -m1 -o 'libwireplumber [0-9.]*')"
 
 # The integration tests start the stream helper from the tools crate: build every
 # binary first (`cargo test` builds only the binaries of the package under test).
@@ -33,7 +51,16 @@ echo "== attack suite (issue 13): fuzzing, reloads, restarts, connection floods,
 echo "== protocol reference in README.md and the ipc crate agree"
 scripts/check-protocol-docs.sh
 
-echo "== Nix files"
-nix/check-parse.sh
-nix/check-hm-eval.sh
-nix/render-golden.sh
+if [ -z "${AUDIO_DAEMON_IN_TESTING_ROOT:-}" ]; then
+  echo "== Nix files"
+  nix/check-parse.sh
+  nix/check-hm-eval.sh
+  nix/render-golden.sh
+fi
+
+if [ "$mode" = all ]; then
+  echo "== the users' stack: PipeWire 1.6 / WirePlumber 0.5 in the Debian testing root"
+  scripts/testing-root.sh test
+  echo "== compositor checks: Hyprland --verify-config, waybar, Hyprland in a VM"
+  scripts/compositor-tests.sh
+fi

@@ -4,6 +4,7 @@
 //! wire protocol lives in its own crate, `audio-daemon-ipc`, shared with `audioctl` and any
 //! third-party client; it is re-exported here as [`protocol`] for the daemon's own use.
 
+pub mod builtin_apps;
 pub mod compositor;
 pub mod config;
 pub mod daemon;

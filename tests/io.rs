@@ -249,57 +249,28 @@ fn subscribers_and_waybar_follow_see_outside_changes() {
 #[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
 fn waybar_gets_its_signal_on_every_change() {
     let s = session();
-    // A stand-in waybar: a script named `waybar` that records SIGRTMIN+8 (the default).
-    let dir = s.runtime_dir().join("bin");
-    std::fs::create_dir(&dir).unwrap();
-    let log = s.runtime_dir().join("signals.log");
-    let script = dir.join("waybar");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/bash\ntrap 'echo got >> {}' RTMIN+8\necho started >> {}\nwhile :; do sleep 0.2 & wait $!; done\n",
-            log.display(),
-            log.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let fake = audio_daemon_testkit::Proc {
-        child: s.command(&script).spawn().unwrap(),
-        name: "waybar",
-    };
-    let count = |word: &str| {
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| *l == word)
-            .count()
-    };
-    wait_until(Duration::from_secs(5), "the fake waybar to start", || {
-        count("started") == 1
-    })
-    .unwrap();
+    let fake = SignalRecorder::start(&s, "waybar");
     let p = vesktop("t-waybar");
     let st = s.streams(1, &props(&p)).unwrap();
     let d = s.daemon(r#"{"waybar_signal": 8}"#).unwrap();
     wait_until(
         Duration::from_secs(5),
         "a signal for the new stream",
-        || count("got") >= 1,
+        || fake.signals() >= 1,
     )
     .unwrap();
-    let before = count("got");
+    let before = fake.signals();
     app(call(&d, set("vesktop", 30.0)));
     wait_until(Duration::from_secs(5), "a signal for our change", || {
-        count("got") > before
+        fake.signals() > before
     })
     .unwrap();
-    let before = count("got");
+    let before = fake.signals();
     s.wpctl_set_volume(st.ids[0], "0.6").unwrap();
     wait_until(
         Duration::from_secs(5),
         "a signal for an outside change",
-        || count("got") > before,
+        || fake.signals() > before,
     )
     .unwrap();
     drop(fake);

@@ -223,7 +223,9 @@ fn music_matches_through_the_client_and_sink_is_the_default() {
     let st = s
         .streams(1, &[("node.name", "audio-src"), ("media.role", "t-music")])
         .unwrap();
-    let cfg = r#"{"apps":{"music":{"match":[{"node.name":"audio-src","application.process.binary":"audio-daemon-streams"}]}}}"#;
+    // A glob, as for any binary: a Nix-wrapped helper would run as
+    // `.audio-daemon-streams-wrapped`.
+    let cfg = r#"{"apps":{"music":{"match":[{"node.name":"audio-src","application.process.binary":"*audio-daemon-streams*"}]}}}"#;
     let d = s.daemon(cfg).unwrap();
     let a = app(call(&d, get("music")));
     assert_eq!(a.streams.iter().map(|x| x.id).collect::<Vec<_>>(), st.ids);
@@ -231,80 +233,4 @@ fn music_matches_through_the_client_and_sink_is_the_default() {
     let a = app(call(&d, set("@sink", 40.0)));
     assert_eq!(a.streams[0].id, s.sink_id);
     assert_wpctl(&s, s.sink_id, 0.40, false);
-}
-
-#[test]
-#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
-fn source_follows_wireplumbers_default_source() {
-    let s = session();
-    let d = s.daemon("{}").unwrap();
-    // No microphone: WirePlumber's default source is the sink's monitor, named like
-    // the sink; @source then controls that node, as wpctl's @DEFAULT_AUDIO_SOURCE@ does.
-    let out = s
-        .command("wpctl")
-        .args(["inspect", "@DEFAULT_AUDIO_SOURCE@"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let id: u32 = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|w| w.trim_end_matches(',').parse().ok())
-        .unwrap_or_else(|| panic!("no default source: {text}"));
-    let a = app(call(&d, set("@source", 30.0)));
-    assert_eq!(a.streams.iter().map(|x| x.id).collect::<Vec<_>>(), [id]);
-    assert_wpctl(&s, id, 0.30, false);
-    drop(d);
-
-    // A microphone made the default (as a user would with wpctl) is what @source means.
-    // The daemon is started after the change: PipeWire 0.3.65 sometimes does not send
-    // this metadata change to clients bound before it (seen with its own
-    // `pw-metadata -m` as well), which would make this test flaky, not the daemon wrong.
-    let status = s
-        .command("pw-cli")
-        .args([
-            "create-node",
-            "adapter",
-            "{ factory.name=support.null-audio-sink node.name=test-mic \
-             media.class=Audio/Source object.linger=true audio.position=[FL FR] }",
-        ])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let mut mic = None;
-    wait_until(Duration::from_secs(5), "the mic node", || {
-        mic = s.pw_dump().ok().and_then(|dump| {
-            dump.as_array()?.iter().find_map(|o| {
-                (o["info"]["props"]["node.name"] == "test-mic").then(|| o["id"].as_u64())?
-            })
-        });
-        mic.is_some()
-    })
-    .unwrap();
-    let mic = mic.unwrap() as u32;
-    let made_default = s
-        .command("wpctl")
-        .args(["set-default", &mic.to_string()])
-        .output()
-        .unwrap();
-    assert!(
-        made_default.status.success() && made_default.stderr.is_empty(),
-        "{made_default:?}"
-    );
-    wait_until(
-        Duration::from_secs(10),
-        "WirePlumber to make the mic the default",
-        || {
-            s.command("wpctl")
-                .args(["inspect", "@DEFAULT_AUDIO_SOURCE@"])
-                .output()
-                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("test-mic"))
-        },
-    )
-    .unwrap();
-    let d = s.daemon("{}").unwrap();
-    let a = app(call(&d, set("@source", 65.0)));
-    assert_eq!(a.streams.iter().map(|x| x.id).collect::<Vec<_>>(), [mic]);
-    assert_wpctl(&s, mic, 0.65, false);
 }

@@ -356,75 +356,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// The built-in apps, written as a user would write them.
-pub fn builtin_apps() -> BTreeMap<AppName, AppConfig> {
-    let app = |rules: Vec<Rule>, label: &str| AppConfig {
-        rules,
-        max_volume: None,
-        step: None,
-        label: Some(label.to_owned()),
-        remember: None,
-        remember_other_mixers: None,
-    };
-    let name = |s: &str| AppName(s.to_owned());
-    let mut apps = BTreeMap::new();
-    // Vesktop and the official client both call their voice stream "WEBRTC VoiceEngine",
-    // so the binary (or the application name a wrapper sets) is what identifies them.
-    // On NixOS wrapped binaries look like `.vesktop-wrapped` / `.Discord-wrapped`.
-    apps.insert(
-        name("vesktop"),
-        app(
-            vec![
-                Rule::of(&[("application.process.binary", "*vesktop*")]),
-                Rule::of(&[("application.process.binary", "*discord*")]),
-                Rule::of(&[("application.name", "vesktop")]),
-                Rule::of(&[("application.name", "*discord*")]),
-                Rule::of(&[("pipewire.access.portal.app_id", "*vesktop*")]),
-                Rule::of(&[("pipewire.access.portal.app_id", "com.discordapp.*")]),
-            ],
-            "Discord",
-        ),
-    );
-    // Firefox names its streams after the page title; Chromium-based browsers that do the
-    // same are caught by the same rule.
-    apps.insert(
-        name("youtube"),
-        app(vec![Rule::of(&[("media.name", "*youtube*")])], "YouTube"),
-    );
-    apps.insert(
-        name("twitch"),
-        app(vec![Rule::of(&[("media.name", "*twitch*")])], "Twitch"),
-    );
-    // Spotify's node is called `audio-src`; only its client's application.name says
-    // spotify, which the lookup reaches because properties fall back to the client.
-    let players = [
-        "*spotify*",
-        "*ncspot*",
-        "*spotube*",
-        "*rhythmbox*",
-        "*lollypop*",
-        "*strawberry*",
-        "*clementine*",
-        "*audacious*",
-        "*amberol*",
-        "*elisa*",
-        "*quodlibet*",
-        "*cmus*",
-        "*tauon*",
-        "*deadbeef*",
-        "*mpd*",
-        "*termusic*",
-    ];
-    let mut music: Vec<Rule> = players
-        .iter()
-        .map(|p| Rule::of(&[("application.process.binary", p)]))
-        .collect();
-    music.push(Rule::of(&[("application.name", "*spotify*")]));
-    music.push(Rule::of(&[("application.name", "music player daemon")]));
-    music.push(Rule::of(&[("application.id", "com.spotify.*")]));
-    apps.insert(name("music"), app(music, "Music"));
-    apps
-}
+pub use crate::builtin_apps::builtin_apps;
 
 impl Config {
     /// Applies defaults, merges built-in apps and checks the keys against the apps.

@@ -214,11 +214,7 @@ impl State {
             ));
         }
         if bases.is_empty() {
-            let message = match key {
-                AppKey::Focused => self.focused_no_streams(),
-                _ => format!("{name} has no streams with a known volume right now"),
-            };
-            return Err(Error::new(ErrorKind::NoStreams, message));
+            return Err(Error::new(ErrorKind::NoStreams, self.why_no_streams(key)));
         }
         // One decision for the whole app, so its streams move together.
         let mute_all = match req {
@@ -279,6 +275,39 @@ impl State {
             self.dispatch(id, now);
         }
         Ok(true)
+    }
+
+    /// The reason an app has nothing to change. A missing default is worth saying so:
+    /// with no microphone WirePlumber 0.5 sets no default source at all (0.4 picked a
+    /// sink's monitor), and "no streams" alone would look like a daemon fault.
+    fn why_no_streams(&self, key: AppKey) -> String {
+        let name = self.key_name(key).0;
+        let default = match key {
+            AppKey::Named(_) => {
+                return format!("{name} has no streams with a known volume right now")
+            }
+            AppKey::Focused => return self.focused_no_streams(),
+            AppKey::DefaultSink => &self.default_sink,
+            AppKey::DefaultSource => &self.default_source,
+        };
+        let what = if key == AppKey::DefaultSink {
+            "sink"
+        } else {
+            "source"
+        };
+        match default {
+            None => format!(
+                "{name}: there is no default {what} (WirePlumber has chosen none{})",
+                if what == "source" {
+                    "; no microphone?"
+                } else {
+                    ""
+                }
+            ),
+            Some(device) => format!(
+                "{name}: the default {what} {device:?} has no node with a known volume right now"
+            ),
+        }
     }
 
     /// Answers every waiter whose streams all confirmed, vanished or were cancelled.

@@ -434,3 +434,27 @@ fn reload_rematches_streams() {
     assert_eq!(t.s.app_state(key).streams.len(), 1);
     assert!(t.s.take_changes().iter().any(|c| c.app == "video"));
 }
+
+#[test]
+fn a_missing_default_is_named_in_the_error() {
+    // WirePlumber 0.5 with no microphone sets no default source at all.
+    let mut t = T::new();
+    let error = |r: Result<WaiterId, Reply>| r.unwrap_err().unwrap_err();
+    let e = error(t.req(up("@source")));
+    assert_eq!(e.kind, ErrorKind::NoStreams);
+    assert!(e.message.contains("no default source"), "{}", e.message);
+    let e = error(t.req(up("@sink")));
+    assert!(e.message.contains("no default sink"), "{}", e.message);
+    // A default whose node has gone is a different situation, and says so.
+    t.s.apply(
+        Update::Default {
+            sink: false,
+            name: Some("mic".into()),
+        },
+        t.now,
+    );
+    let e = error(t.req(up("@source")));
+    assert_eq!(e.kind, ErrorKind::NoStreams);
+    assert!(e.message.contains("\"mic\" has no node"), "{}", e.message);
+    assert!(t.s.take_actions().is_empty());
+}

@@ -108,3 +108,65 @@ pub fn wait_app(d: &Daemon, app_name: &str, what: &str, cond: impl Fn(&AppState)
     })
     .unwrap();
 }
+
+/// A stand-in waybar: a script that records every `SIGRTMIN+8` it gets (the default
+/// `waybar_signal`). Its process name (comm) is the script's file name as the kernel
+/// keeps it: cut to 15 bytes.
+pub struct SignalRecorder {
+    proc: testkit::Proc,
+    log: PathBuf,
+}
+
+impl SignalRecorder {
+    /// Starts the recorder as `name` and waits until it has set its trap.
+    pub fn start(s: &Session, name: &str) -> SignalRecorder {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = s.runtime_dir().join("recorders");
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join(format!("{name}.log"));
+        let script = dir.join(name);
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/bash\ntrap 'echo got >> \"{log}\"' RTMIN+8\necho started >> \"{log}\"\n\
+                 while :; do sleep 0.2 & wait $!; done\n",
+                log = log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let rec = SignalRecorder {
+            proc: testkit::Proc {
+                child: s.command(&script).spawn().unwrap(),
+                name: "signal recorder",
+            },
+            log,
+        };
+        testkit::wait_until(Duration::from_secs(5), "the recorder to start", || {
+            rec.count("started") == 1
+        })
+        .unwrap();
+        rec
+    }
+
+    /// How many lines `word` the recorder has written ("got": signals received).
+    pub fn count(&self, word: &str) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| *l == word)
+            .count()
+    }
+
+    pub fn signals(&self) -> usize {
+        self.count("got")
+    }
+
+    /// The process name the kernel reports, which is what the daemon looks at.
+    pub fn comm(&self) -> String {
+        std::fs::read_to_string(format!("/proc/{}/comm", self.proc.pid()))
+            .unwrap()
+            .trim_end()
+            .to_owned()
+    }
+}

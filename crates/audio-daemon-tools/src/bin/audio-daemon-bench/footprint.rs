@@ -132,8 +132,14 @@ fn session_pids() -> Vec<u32> {
                 return false;
             };
             let comm = head.split_once('(').map_or("", |(_, c)| c);
+            // nixpkgs may run them wrapped: `.wireplumber-wrapped`, which the kernel cuts
+            // to `.wireplumber-wr` (15 bytes).
+            let name = comm
+                .strip_prefix('.')
+                .and_then(|c| c.split_once("-wr"))
+                .map_or(comm, |(n, _)| n);
             let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok());
-            ppid == Some(me) && matches!(comm, "pipewire" | "wireplumber")
+            ppid == Some(me) && matches!(name, "pipewire" | "wireplumber")
         })
         .collect()
 }

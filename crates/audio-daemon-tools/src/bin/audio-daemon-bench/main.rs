@@ -32,7 +32,7 @@ use audio_daemon_ipc::{AppState, Request, Response, Stats};
 use audio_daemon_testkit::{self as testkit, Client, Daemon, Session, Streams};
 use report::Report;
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -145,6 +145,38 @@ impl Bench {
     pub fn daemon_pid(&self) -> u32 {
         self.daemon.proc.pid()
     }
+
+    /// Replaces PipeWire, WirePlumber, the probe and the daemon with new ones.
+    pub fn fresh_stack(&mut self) -> Result<(), String> {
+        let (session, probe, daemon, observer) = stack(&self.session.bin(""))?;
+        // Assigning drops the old ones: the daemon and streams before their PipeWire.
+        self.daemon = daemon;
+        self.probe_id = *probe.ids.first().ok_or("the probe stream has no id")?;
+        self.probe = probe;
+        self.observer = observer;
+        self.session = session;
+        self.wait_probe()
+    }
+
+    fn wait_probe(&self) -> Result<(), String> {
+        testkit::wait_until(
+            testkit::SETUP_TIMEOUT,
+            "the daemon to see the probe",
+            || {
+                self.app(PROBE_APP)
+                    .is_ok_and(|a| a.streams.len() == 1 && a.volume.is_some())
+            },
+        )
+    }
+}
+
+/// A private PipeWire + WirePlumber with the probe stream, the daemon and the observer.
+fn stack(bin_dir: &Path) -> Result<(Session, Streams, Daemon, rawpw::Observer), String> {
+    let session = Session::start(bin_dir)?;
+    let probe = session.streams(1, &[("application.name", PROBE_APP)])?;
+    let daemon = session.daemon(&config())?;
+    let observer = rawpw::Observer::start(&session.runtime_dir().join("pipewire-0"))?;
+    Ok((session, probe, daemon, observer))
 }
 
 /// The daemon's config: the built-in apps (the probe is `vesktop`) plus 50 bulk apps.
@@ -174,11 +206,8 @@ fn setup(sizes: &'static Sizes, quick: bool) -> Result<Bench, String> {
             ));
         }
     }
-    let session = Session::start(bin_dir)?;
-    let probe = session.streams(1, &[("application.name", PROBE_APP)])?;
+    let (session, probe, daemon, observer) = stack(bin_dir)?;
     let probe_id = *probe.ids.first().ok_or("the probe stream has no id")?;
-    let daemon = session.daemon(&config())?;
-    let observer = rawpw::Observer::start(&session.runtime_dir().join("pipewire-0"))?;
     let mut b = Bench {
         sizes,
         quick,
@@ -190,14 +219,7 @@ fn setup(sizes: &'static Sizes, quick: bool) -> Result<Bench, String> {
         report: Report::default(),
         load: None,
     };
-    testkit::wait_until(
-        testkit::SETUP_TIMEOUT,
-        "the daemon to see the probe",
-        || {
-            b.app(PROBE_APP)
-                .is_ok_and(|a| a.streams.len() == 1 && a.volume.is_some())
-        },
-    )?;
+    b.wait_probe()?;
     b.report.meta("quick", json!(quick));
     b.report.meta("machine", machine());
     Ok(b)
