@@ -9,17 +9,8 @@ use std::time::Duration;
 
 /// `audioctl ARGS` against the daemon: (exit code, stderr).
 fn ctl(s: &Session, d: &Daemon, args: &[&str]) -> (Option<i32>, String) {
-    let out = s
-        .command(s.bin("audioctl"))
-        .arg("--socket")
-        .arg(&d.socket)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (code, _, err) = audioctl(s, d, args);
+    (code, err)
 }
 
 #[test]

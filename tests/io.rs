@@ -115,20 +115,7 @@ fn audioctl_commands_and_exit_codes() {
     let p = vesktop("t-ctl");
     let st = s.streams(1, &props(&p)).unwrap();
     let d = s.daemon("{}").unwrap();
-    let ctl = |args: &[&str]| {
-        let out = s
-            .command(s.bin("audioctl"))
-            .arg("--socket")
-            .arg(&d.socket)
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let ctl = |args: &[&str]| audioctl(&s, &d, args);
     assert_eq!(ctl(&["set", "vesktop", "40"]).0, Some(0));
     assert_eq!(ctl(&["up", "vesktop", "10"]).0, Some(0));
     assert_wpctl(&s, st.ids[0], 0.50, false);

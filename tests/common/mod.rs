@@ -170,3 +170,19 @@ impl SignalRecorder {
             .to_owned()
     }
 }
+
+/// `audioctl ARGS` against the daemon: (exit code, stdout, stderr).
+pub fn audioctl(s: &Session, d: &Daemon, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = s
+        .command(s.bin("audioctl"))
+        .arg("--socket")
+        .arg(&d.socket)
+        .args(args)
+        .output()
+        .expect("run audioctl");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
