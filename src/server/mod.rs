@@ -234,6 +234,9 @@ impl Hub {
 }
 
 /// Pause after an `accept` failure that cannot be fixed by closing an idle connection.
+/// How long a connection refused with `busy` stays open for the client's request to
+/// arrive (see `serve`); short, as it holds a descriptor the daemon is short of.
+const BUSY_LINGER: Duration = Duration::from_millis(250);
 const BACKOFF_MIN: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
@@ -307,6 +310,20 @@ pub async fn serve(listener: Rc<Listener>, hub: Rc<Hub>, ex: Rc<smol::LocalExecu
             ex.spawn(async move {
                 let e = Error::new(ErrorKind::Busy, "too many connections");
                 let _ = write_line(&stream, &protocol::reply_to_line(&Err(e))).await;
+                // A client writes its request right after connecting. Closing before it
+                // arrives makes that write fail (EPIPE) and the client never reads this
+                // reply, so wait, briefly, for its line or its hang-up.
+                use smol::future::FutureExt;
+                use smol::io::AsyncReadExt;
+                let mut scratch = [0u8; 512];
+                let mut r = &stream;
+                let _ = r
+                    .read(&mut scratch)
+                    .or(async {
+                        Timer::after(BUSY_LINGER).await;
+                        Ok(0)
+                    })
+                    .await;
             })
             .detach();
             continue;
