@@ -155,6 +155,9 @@ inside() {
     mounted+=("$2")
     if [ "${3:-}" = ro ]; then mount -o remount,bind,ro "$2"; fi
   }
+  # The root on itself: inside the chroot `/` is then a mount point, which tools that
+  # make mount namespaces of their own need (`unshare --mount-proc` in the sway check).
+  bind "$root" "$root"
   bind /proc "$root/proc"
   bind /sys "$root/sys"
   bind /dev "$root/dev"
