@@ -99,19 +99,9 @@ fn to_line(bytes: Vec<u8>) -> Line {
 mod tests {
     use super::*;
 
+    /// Every line of `input`, read in one go (up to the reader's own chunk size).
     fn lines(input: &[u8], limit: usize) -> Vec<Line> {
-        smol::block_on(async {
-            let mut r = LineReader::new(input, limit);
-            let mut out = Vec::new();
-            loop {
-                let l = r.next().await.unwrap();
-                let done = matches!(l, Line::Eof | Line::TooLong);
-                out.push(l);
-                if done {
-                    return out;
-                }
-            }
-        })
+        split_lines(input, limit, usize::MAX)
     }
 
     #[test]

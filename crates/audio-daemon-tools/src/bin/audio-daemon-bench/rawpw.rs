@@ -197,11 +197,7 @@ fn run(
                 .add_listener_local()
                 .param(move |_seq, kind, _index, _next, param| {
                     let at = Instant::now();
-                    if kind != ParamType::Props {
-                        return;
-                    }
-                    let parsed = param.and_then(audio_daemon::pw::parse_props);
-                    if let Some(ch) = parsed.and_then(|p| p.channels) {
+                    if let Some(ch) = props_channels(kind, param) {
                         let _ = s.send(Seen::Props(ch, at));
                     }
                 })
@@ -270,11 +266,7 @@ impl NewNodes {
             .add_listener_local()
             .param(move |_seq, kind, _index, _next, param| {
                 let at = Instant::now();
-                if kind != ParamType::Props {
-                    return;
-                }
-                let parsed = param.and_then(audio_daemon::pw::parse_props);
-                if let Some(ch) = parsed.and_then(|p| p.channels) {
+                if let Some(ch) = props_channels(kind, param) {
                     let _ = s.send(Seen::NodeProps(id, ch, at));
                 }
             })
@@ -282,4 +274,12 @@ impl NewNodes {
         node.subscribe_params(&[ParamType::Props]);
         self.bound.borrow_mut().insert(obj.id, (listener, node));
     }
+}
+
+/// The channel volumes a node's Props param carries, if this param is one and has them.
+fn props_channels(kind: ParamType, param: Option<&pipewire::spa::pod::Pod>) -> Option<Vec<f32>> {
+    if kind != ParamType::Props {
+        return None;
+    }
+    param.and_then(audio_daemon::pw::parse_props)?.channels
 }
