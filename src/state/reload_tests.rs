@@ -4,6 +4,7 @@
 use super::tests::{ok_app, props, stream, up, T};
 use super::*;
 use crate::protocol::{ErrorKind, Reply, Request};
+use audio_daemon_testkit::rng::Rng;
 use std::collections::HashMap;
 
 fn config(text: &str) -> Config {
@@ -105,21 +106,6 @@ fn unchanged_apps_are_not_announced_again_and_changed_ones_are() {
     assert_eq!(names, ["aaa", "youtube"]);
 }
 
-/// A small deterministic generator: the walk below is reproducible from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 const CONFIGS: &[&str] = &[
     "{}",
     WITH_AAA,
@@ -136,7 +122,7 @@ const NAMES: &[&str] = &[
 #[test]
 fn random_reloads_keep_the_state_consistent_and_answer_every_request_once() {
     for seed in 1..=40u64 {
-        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = Rng::new(seed);
         let mut t = T::new();
         let mut waiting: Vec<WaiterId> = Vec::new();
         let mut answered: Vec<WaiterId> = Vec::new();

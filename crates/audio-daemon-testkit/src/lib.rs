@@ -10,6 +10,7 @@
 pub mod desktop;
 mod handles;
 mod procs;
+pub mod rng;
 
 pub use handles::{Client, Daemon, Streams};
 pub use procs::{Proc, TempDir};
