@@ -2,7 +2,8 @@
 # Hyprland 0.56 (from the Debian testing root) checks the Hyprland configs the
 # home-manager module generates: nix/golden/hyprland.conf (hyprlang) and
 # nix/golden/hyprland.lua (Lua), their store paths replaced by real ones, must both get
-# "config ok" from `Hyprland --verify-config`. Broken copies of each must be reported
+# "config ok" from `Hyprland --verify-config`, and so must the renders with keys that
+# start no process (hyprland-ipc.conf, hyprland-ipc.lua: `global` binds). Broken copies must be reported
 # with the expected reason, so the check is seen to fail when it should.
 # Hyprland exits 0 for some errors, so its report is what is read.
 #
@@ -22,15 +23,23 @@ bin=/src/target/release
 
 real_paths "$golden/hyprland.conf" "$bin" >"$work/hyprland.conf"
 real_paths "$golden/hyprland.lua" "$bin" >"$work/hyprland.lua"
+real_paths "$golden/hyprland-ipc.conf" "$bin" >"$work/hyprland-ipc.conf"
+real_paths "$golden/hyprland-ipc.lua" "$bin" >"$work/hyprland-ipc.lua"
 # As scripts/vm-test.sh runs them: with the VM test's additions.
 cat "$work/hyprland.conf" tests/compositor/vm-extra.conf >"$work/hyprland-vm.conf"
 cat "$work/hyprland.lua" tests/compositor/vm-extra.lua >"$work/hyprland-vm.lua"
+cat "$work/hyprland-ipc.lua" tests/compositor/vm-extra.lua >"$work/hyprland-ipc-vm.lua"
 # Broken copies: NAME|FILE|SED|expected words in Hyprland's report.
 cases=(
   "good hyprlang|hyprland.conf||config ok"
   "good Lua|hyprland.lua||config ok"
   "hyprlang with the VM test's additions|hyprland-vm.conf||config ok"
   "Lua with the VM test's additions|hyprland-vm.lua||config ok"
+  "good hyprlang, ipc mode|hyprland-ipc.conf||config ok"
+  "good Lua, ipc mode|hyprland-ipc.lua||config ok"
+  "Lua, ipc mode, with the VM test's additions|hyprland-ipc-vm.lua||config ok"
+  "hyprlang, ipc mode, bad bind flag|hyprland-ipc.conf|0,/^bindl=/s//bindlq=/|bind: invalid flag"
+  "Lua, ipc mode, unknown dispatcher|hyprland-ipc.lua|0,/hl\.dsp\.global\(/s//hl.dsp.globl(/|attempt to call a nil value"
   "hyprlang, bad bind flag|hyprland.conf|0,/^bindel=/s//bindelq=/|bind: invalid flag"
   "Lua, unknown keysym|hyprland.lua|0,/\"SUPER \+ XF86AudioRaiseVolume\"/s//\"SUPER + XF86AudioRaiseVolumeTypo\"/|Unknown keysym"
   "Lua, unknown dispatcher|hyprland.lua|0,/hl\.dsp\.exec_cmd\(/s//hl.dsp.exec_command(/|attempt to call a nil value"

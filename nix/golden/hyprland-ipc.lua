@@ -29,6 +29,15 @@ hl.bind("SUPER + SHIFT + XF86AudioLowerVolume", (hl.dsp.global("audio-daemon:mus
 hl.bind("SUPER + SHIFT + XF86AudioMute", (hl.dsp.global("audio-daemon:music-mute")), {
   ["locked"] = true
 })
+hl.bind("SUPER + CTRL + XF86AudioRaiseVolume", (hl.dsp.global("audio-daemon:focused-up")), {
+  ["locked"] = true
+})
+hl.bind("SUPER + CTRL + XF86AudioLowerVolume", (hl.dsp.global("audio-daemon:focused-down-2")), {
+  ["locked"] = true
+})
+hl.bind("SUPER + CTRL + XF86AudioMute", (hl.dsp.global("audio-daemon:focused-mute")), {
+  ["locked"] = true
+})
 
 -- startup
 hl.on("hyprland.start", function()

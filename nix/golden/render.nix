@@ -53,11 +53,9 @@ let
   hyprlang = home.evalHome [ (example "hyprlang") ];
   lua = home.evalHome [ (example "lua") ];
 
-  # The same home with keys that start no process (README: "Keys without a process"):
-  # Hyprland global shortcuts, and sway `nop` binds.
-  ipc = {
-    services.audio-daemon.hyprland.mode = "ipc";
-  };
+  # The same home with keys that start no process (README: "Keys that start no process"):
+  # Hyprland global shortcuts, with @focused keys and a ramp, and sway `nop` binds.
+  ipc = ../examples/hyprland-ipc.nix;
   hyprlangIpc = home.evalHome [
     (example "hyprlang")
     ipc
