@@ -53,29 +53,26 @@
         pkgs:
         let
           inherit (pkgs.stdenv.hostPlatform) system;
+          # What both VM tests get: this flake's module, home-manager's NixOS module,
+          # and the test stream helper (nix/tools.nix; not part of the user's package).
+          vmTestArgs = {
+            audioDaemonModule = self.homeModules.audio-daemon;
+            homeManagerModule = home-manager.nixosModules.home-manager;
+            audioDaemonTools = pkgs.callPackage ./nix/tools.nix {
+              audio-daemon = self.packages.${system}.audio-daemon;
+            };
+          };
         in
         {
           package = self.packages.${system}.audio-daemon;
 
           # NixOS VM: home-manager module + real PipeWire, shared scenario.
-          vm-test = pkgs.testers.runNixOSTest (
-            import ./nixos-tests {
-              audioDaemonModule = self.homeModules.audio-daemon;
-              homeManagerModule = home-manager.nixosModules.home-manager;
-              audioDaemonTools = pkgs.callPackage ./nix/tools.nix {
-                audio-daemon = self.packages.${system}.audio-daemon;
-              };
-            }
-          );
+          vm-test = pkgs.testers.runNixOSTest (import ./nixos-tests vmTestArgs);
 
-          # NixOS VM: real key presses in Hyprland under a user session, the
-          # key scenario shared with scripts/vm-test.sh.
-          hyprland-keys = pkgs.testers.runNixOSTest (
-            import ./nixos-tests/hyprland-keys.nix {
-              audioDaemonModule = self.homeManagerModules.audio-daemon;
-              homeManagerModule = home-manager.nixosModules.home-manager;
-            }
-          );
+          # NixOS VM: real key presses in Hyprland under a user session (exec
+          # binds, and global shortcuts with @focused), the key scenario shared
+          # with scripts/vm-test.sh.
+          hyprland-keys = pkgs.testers.runNixOSTest (import ./nixos-tests/hyprland-keys.nix vmTestArgs);
 
           # The module's generated binds, waybar modules and unit, evaluated
           # in the real home-manager (check = true: a definition of an option

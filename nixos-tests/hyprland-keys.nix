@@ -1,19 +1,29 @@
 # NixOS VM test: real key presses in Hyprland under alice's session, driving the
 # binds the home-manager module generates. Its script is the key scenario shared
 # with the Debian VM test (scripts/vm-test.sh): nixos-tests/hyprland_keys.py,
-# then nixos-tests/hyprland_keys_test.py. The machine mirrors the Debian VM's
-# guest: a null sink, a vesktop and a spotify stream, the test-only binds of
-# tests/compositor/vm-extra.conf (wpctl, marker key, Hyprland's log on stdout).
+# then nixos-tests/hyprland_keys_test.py. Two machines, as the Debian VM's three
+# Hyprland sessions:
+# - `machine`: hyprlang, exec binds (the module's defaults);
+# - `ipc`: Lua, keys that start no process: the ipc example
+#   (nix/examples/hyprland-ipc.nix: global shortcuts, @focused keys, a ramp), and
+#   foot for the @focused windows.
+# Each mirrors the Debian VM's guest: a null sink, a vesktop and a spotify stream,
+# the test-only binds of tests/compositor/vm-extra.conf / .lua (wpctl, marker key,
+# Hyprland's log on stdout).
 {
   audioDaemonModule,
   homeManagerModule,
+  # nix/tools.nix: audio-daemon-streams plays the test streams. Not part of the
+  # user's package.
+  audioDaemonTools,
 }:
 { lib, ... }:
-{
-  name = "audio-daemon-hyprland-keys";
-  meta.maintainers = [ ];
+let
+  player = lib.getExe' audioDaemonTools "audio-daemon-streams";
 
-  nodes.machine =
+  # A machine with Hyprland in alice's session; `home` is added to her home.
+  hyprlandMachine =
+    home:
     { pkgs, ... }:
     {
       imports = [ homeManagerModule ];
@@ -55,6 +65,7 @@
       };
 
       environment.systemPackages = [
+        pkgs.foot # the @focused windows
         pkgs.pipewire # pw-dump
         pkgs.python3
         pkgs.wireplumber # wpctl
@@ -64,14 +75,14 @@
       home-manager.useGlobalPkgs = true;
       home-manager.useUserPackages = true;
       home-manager.users.alice =
-        { config, pkgs, ... }:
+        { pkgs, ... }:
         let
           stream =
             name: props:
             pkgs.writeShellScript "fake-${name}" ''
               ${lib.getExe' pkgs.coreutils "sleep"} infinity | ${
                 lib.escapeShellArgs (
-                  [ (lib.getExe' config.services.audio-daemon.package "audio-daemon-streams") ]
+                  [ player ]
                   ++ lib.concatMap (p: [
                     "--prop"
                     p
@@ -93,12 +104,14 @@
           };
         in
         {
-          imports = [ audioDaemonModule ];
+          imports = [
+            audioDaemonModule
+            home
+          ];
           home.stateVersion = "26.05";
 
           services.audio-daemon = {
             enable = true;
-            systemd.target = "default.target";
             settings.step = 5;
             hyprland.enable = true;
           };
@@ -107,8 +120,6 @@
             enable = true;
             package = null;
             portalPackage = null;
-            configType = "hyprlang";
-            extraConfig = builtins.readFile ../tests/compositor/vm-extra.conf;
           };
 
           systemd.user.services.fake-vesktop = streamService "vesktop" [
@@ -121,6 +132,32 @@
           ];
         };
     };
+in
+{
+  name = "audio-daemon-hyprland-keys";
+  meta.maintainers = [ ];
+
+  # Exec binds: the daemon needs no compositor, so it starts with the user manager.
+  nodes.machine = hyprlandMachine {
+    services.audio-daemon.systemd.target = "default.target";
+    wayland.windowManager.hyprland = {
+      configType = "hyprlang";
+      extraConfig = builtins.readFile ../tests/compositor/vm-extra.conf;
+    };
+  };
+
+  # Global shortcuts and @focused: the daemon starts with Hyprland's session target
+  # (the module's default), after Hyprland imported HYPRLAND_INSTANCE_SIGNATURE into
+  # the user manager, as a user's would.
+  nodes.ipc = hyprlandMachine {
+    imports = [ ../nix/examples/hyprland-ipc.nix ];
+    # The @focused windows play through it.
+    home.packages = [ audioDaemonTools ];
+    wayland.windowManager.hyprland = {
+      configType = "lua";
+      extraConfig = builtins.readFile ../tests/compositor/vm-extra.lua;
+    };
+  };
 
   testScript = builtins.readFile ./hyprland_keys.py + builtins.readFile ./hyprland_keys_test.py;
 }

@@ -12,7 +12,10 @@
 # appends a line to $XDG_RUNTIME_DIR/keys-marker), Hyprland's log with
 # debug:disable_logs = false, streams of vesktop and spotify (the built-in app
 # `music`), all three at 50 % and unmuted, and python3 for
-# tests/compositor/vm-latency.py.
+# tests/compositor/vm-latency.py. The global-shortcut part (Keys.shortcuts,
+# Keys.focused) needs the daemon started with the compositor in its
+# environment and the ipc example's binds (nix/examples/hyprland-ipc.nix), a
+# Lua config, and foot.
 import json
 import shlex
 import statistics
@@ -54,6 +57,22 @@ HOLD_FROM = 10
 HOLD_MS = 1200
 STEP = 5
 MAX_VOLUME = 100
+
+# The ipc example (nix/examples/hyprland-ipc.nix): SUPER CTRL + the volume keys act
+# on the focused window's app; lower steps by 2 and, held, ramps at RAMP_RATE
+# points a second from RAMP_DELAY_MS after the press.
+FOCUSED_DOWN_STEP = 2
+RAMP_RATE = 40
+RAMP_DELAY_MS = 250
+KEY_VOLUMEDOWN = 114
+# Windows (Wayland app ids) and what they run: hw1 plays from foot's child, hw2
+# from a grandchild (browsers and Electron apps play from a child process), hw3
+# plays nothing. {player} is the stream helper.
+WINDOWS = {
+    "hw1": "{player} --prop application.name=hyp-w1 --prop media.role=hyp-w1",
+    "hw2": "sh -c '{player} --prop application.name=hyp-w2 --prop media.role=hyp-w2; true'",
+    "hw3": "sleep infinity",
+}
 
 
 class Keys:
@@ -145,7 +164,7 @@ class Keys:
 
     def hold(self, audioctl: str) -> int:
         """Holds SUPER+raise: bindel repeats it; the final volume is exact."""
-        self.run(f"python3 {self.latency_tool} start")
+        self.run(f"python3 {self.latency_tool} start && python3 {self.latency_tool} mark")
         self.run(f"wpctl set-volume {self.nodes['vesktop']} {HOLD_FROM / 100:.2f}")
         self.state["vesktop"] = (HOLD_FROM, False)
         self.expect(f"vesktop set to {HOLD_FROM}% by wpctl")
@@ -164,16 +183,17 @@ class Keys:
         self.expect(f"held SUPER+raise {HOLD_MS} ms: Hyprland ran it {n} times, vesktop exact")
         return n
 
-    def latency(self, rounds: int) -> dict[str, float]:
-        """Key to PipeWire applied, for the generated bind (audioctl) and for the
-        same step through wpctl, alternating; measured in the guest from the key's
-        kernel input event to the daemon's change event for the default sink."""
-        self.run(f"python3 {self.latency_tool} start")
+    def latency(self, rounds: int, label: str = "audioctl") -> dict[str, float]:
+        """Key to PipeWire applied, for the generated bind (`label`: audioctl for
+        exec binds, global for global shortcuts) and for the same step through
+        wpctl, alternating; measured in the guest from the key's kernel input event
+        to the daemon's change event for the default sink."""
+        self.run(f"python3 {self.latency_tool} start && python3 {self.latency_tool} mark")
         order = [
-            ("volumeup", "audioctl", 55),
+            ("volumeup", label, 55),
             ("alt-volumedown", "wpctl", 50),
             ("alt-volumeup", "wpctl", 55),
-            ("volumedown", "audioctl", 50),
+            ("volumedown", label, 50),
         ]
         events = 0
         for _ in range(rounds):
@@ -183,8 +203,8 @@ class Keys:
                 self.run(f"python3 {self.latency_tool} wait-events {events} 60", timeout=90)
                 self.state["sink"] = (percent, False)
         self.expect(f"latency run: {rounds * 4} presses, the sink back at 50%")
-        out = self.run(f"python3 {self.latency_tool} report")
-        samples: dict[str, list[float]] = {"audioctl": [], "wpctl": []}
+        out = self.run(f"python3 {self.latency_tool} report {label}")
+        samples: dict[str, list[float]] = {label: [], "wpctl": []}
         for line in out.splitlines():
             parts = line.split()
             if len(parts) == 3 and parts[0] == "latency":
@@ -198,5 +218,121 @@ class Keys:
             self.report(
                 f"latency {tool}: median {medians[tool]:.1f} ms, min {min(values):.1f}, max {max(values):.1f} (n={len(values)})"
             )
-        self.report(f"latency ratio audioctl/wpctl: {medians['audioctl'] / medians['wpctl']:.3f}")
+        self.report(f"latency ratio {label}/wpctl: {medians[label] / medians['wpctl']:.3f}")
         return medians
+
+    def shortcuts(self, config_keys: list[str]) -> None:
+        """Waits until Hyprland lists every key of the daemon's config as a global
+        shortcut of app id audio-daemon: the daemon found this Hyprland instance
+        (also one started after it) and registered them."""
+        ids = sorted(f"audio-daemon:{k}" for k in config_keys)
+        check = " && ".join(f'echo "$s" | grep -qF {shlex.quote(i)}' for i in ids)
+        try:
+            self.m.wait_until_succeeds(self.sh(f's=$(hyprctl globalshortcuts) && {check}'), timeout=60)
+        except Exception:
+            listed = self.run("hyprctl globalshortcuts || true")
+            self.report(f"FAIL shortcuts: expected {ids}, Hyprland lists:\n{listed}")
+            raise
+        self.report(f"ok shortcuts: Hyprland lists the daemon's {len(ids)} global shortcuts")
+
+    def focused_window(self, audioctl: str) -> dict[str, object]:
+        reply = json.loads(self.run(f"{audioctl} get @focused --json"))
+        window = reply.get("window")
+        return window if isinstance(window, dict) else {}
+
+    def focus(self, app: str, audioctl: str) -> None:
+        """Focuses window `app` through Hyprland's Lua dispatcher (under a Lua
+        config `hyprctl dispatch` evaluates Lua) and waits for the daemon to see it."""
+        dispatch = 'hl.dsp.focus({ window = "class:^%s$" })' % app
+        self.run(f"hyprctl dispatch {shlex.quote(dispatch)}")
+        seen = '"class":"%s"' % app
+        try:
+            self.m.wait_until_succeeds(
+                self.sh(f"{audioctl} get @focused --json | grep -qF {shlex.quote(seen)}"),
+                timeout=30,
+            )
+        except Exception:
+            self.report(f"FAIL focus {app}: the daemon sees {self.focused_window(audioctl)}")
+            raise
+
+    def focused(self, audioctl: str, player: str) -> None:
+        """@focused in real Hyprland: windows that play, focus moved with hyprctl,
+        audioctl and the ipc example's global keys acting on the focused window's
+        streams only (wpctl checks every node each time), a held key ramping and
+        stopping on release, and a window without streams."""
+        wayland = (
+            "WAYLAND_DISPLAY=$(hyprctl instances -j"
+            " | python3 -c 'import json, sys; print(json.load(sys.stdin)[0][\"wl_socket\"])')"
+        )
+        for app, command in WINDOWS.items():
+            command = command.format(player=player)
+            self.run(
+                f"{wayland} setsid -f foot --app-id {app} {command}"
+                f" </dev/null >${{LOGS:-/tmp}}/foot-{app}.log 2>&1"
+            )
+        for app in WINDOWS:
+            listed = '"class": "%s"' % app
+            self.m.wait_until_succeeds(self.sh(f"hyprctl clients -j | grep -qF {shlex.quote(listed)}"), timeout=120)
+        for app, name in (("hw1", "hyp-w1"), ("hw2", "hyp-w2")):
+            playing = '"application.name": "%s"' % name
+            self.m.wait_until_succeeds(self.sh(f"pw-dump | grep -qF {shlex.quote(playing)}"), timeout=60)
+            self.nodes[app] = str(self.stream_id(name))
+        self.reset()
+        self.report("ok focused: windows hw1, hw2 (playing from a grandchild) and hw3 (silent) open")
+
+        self.focus("hw1", audioctl)
+        window = self.focused_window(audioctl)
+        if window.get("matched_by") != "pid":
+            self.report(f"FAIL focused: hw1's streams not found by pid: {window}")
+            raise AssertionError("matched_by")
+        self.run(f"{audioctl} up @focused 10")
+        self.state["hw1"] = (60, False)
+        self.expect("focus hw1 (hl.dsp.focus) + audioctl up @focused 10: only hw1 moved")
+
+        self.focus("hw2", audioctl)
+        self.press("meta_l-ctrl-volumeup")
+        self.state["hw2"] = (50 + STEP, False)
+        self.expect("focus hw2 + SUPER+CTRL+raise (global focused-up): only hw2 moved")
+        self.press("meta_l-ctrl-audiomute")
+        self.state["hw2"] = (50 + STEP, True)
+        self.expect("SUPER+CTRL+mute (global focused-mute): hw2 muted")
+        self.press("meta_l-ctrl-audiomute")
+        self.state["hw2"] = (50 + STEP, False)
+        self.expect("SUPER+CTRL+mute again: hw2 unmuted")
+
+        # Held: one step of FOCUSED_DOWN_STEP at the press, then RAMP_RATE points a
+        # second from RAMP_DELAY_MS until the release, timed by the kernel's events.
+        start = 50 + STEP
+        self.run(f"python3 {self.latency_tool} start && python3 {self.latency_tool} mark")
+        self.press("meta_l-ctrl-volumedown", HOLD_MS)
+        self.run(f"python3 {self.latency_tool} wait-release {KEY_VOLUMEDOWN} {HOLD_MS / 1000 + 30}", timeout=90)
+        self.marker()
+        held = float(self.run(f"python3 {self.latency_tool} held {KEY_VOLUMEDOWN}"))
+        want = start - FOCUSED_DOWN_STEP - RAMP_RATE * max(0.0, held - RAMP_DELAY_MS) / 1000
+        # A ramp that did not stop at the release would keep moving (to 0 within a
+        # second at this rate): two readings 0.5 s apart, 15 ramp updates, must agree.
+        node = self.nodes["hw2"]
+        settle = (
+            f"a=$(wpctl get-volume {node}); sleep 0.5; b=$(wpctl get-volume {node});"
+            ' [ "$a" = "$b" ] && echo "$b"'
+        )
+        final_line = self.m.wait_until_succeeds(self.sh(settle), timeout=30).strip()
+        final = round(float(final_line.split()[1]) * 100)
+        if abs(final - want) > FOCUSED_DOWN_STEP:
+            self.report(
+                f"FAIL focused hold: held {held:.0f} ms, hw2 at {final}%, expected {want:.1f}"
+                f" +- {FOCUSED_DOWN_STEP} ({start} - {FOCUSED_DOWN_STEP} - {RAMP_RATE}/s from {RAMP_DELAY_MS} ms)"
+            )
+            raise AssertionError("ramp")
+        self.state["hw2"] = (final, False)
+        self.expect(
+            f"held SUPER+CTRL+lower {held:.0f} ms (global focused-down-2): hw2 ramped {start} -> {final}%"
+            f" (expected {want:.1f} +- {FOCUSED_DOWN_STEP}), stopped on release, nothing else moved"
+        )
+
+        self.focus("hw3", audioctl)
+        out = self.run(f"{audioctl} up @focused 2>&1; echo exit=$?")
+        if "exit=1" not in out or "hw3" not in out or "no streams" not in out:
+            self.report(f"FAIL focused: a window without streams: {out.strip()}")
+            raise AssertionError("no_streams")
+        self.expect(f"focus hw3 (no streams): audioctl says {out.splitlines()[0].strip()!r}, nothing moved")

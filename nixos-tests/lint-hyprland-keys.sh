@@ -8,7 +8,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp "$here/driver_stub.pyi" "$work/driver_stub.pyi"
 {
-  echo "from driver_stub import machine, start_all, subtest  # noqa: provided by the driver"
+  echo "from driver_stub import ipc, machine, start_all, subtest  # noqa: provided by the driver"
   cat "$here/hyprland_keys.py" "$here/hyprland_keys_test.py"
 } >"$work/test_script.py"
 echo "pyflakes + mypy --strict: nixos-tests/hyprland_keys.py + hyprland_keys_test.py"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Hyprland VM test: real Hyprland 0.56 in a QEMU VM (TCG: no KVM or GPU needed)
 # booted read-only from the Debian testing root, running the home-manager module's
-# generated hyprland.conf and hyprland.lua (nix/golden/, store paths replaced by this
-# project's binaries built in the root); keys pressed through QEMU's monitor, volumes
-# checked with wpctl in the guest. See tests/compositor/vm_test.py.
+# generated hyprland.conf, hyprland.lua and hyprland-ipc.lua (nix/golden/, store paths
+# replaced by this project's binaries built in the root) and the daemon config of the
+# ipc example; keys pressed through QEMU's monitor, volumes checked with wpctl in the
+# guest. See tests/compositor/vm_test.py.
 #
 #   scripts/vm-test.sh          (root; installs qemu-system-x86 when missing)
 #
@@ -67,6 +68,13 @@ bin=/src/target/release
   real_paths "$golden/hyprland.lua" "$bin"
   cat tests/compositor/vm-extra.lua
 } >"$work/share/hyprland.lua"
+# Keys that start no process (nix/examples/hyprland-ipc.nix): Hyprland's binds, and the
+# daemon's config that registers them (the daemon runs with it throughout).
+{
+  real_paths "$golden/hyprland-ipc.lua" "$bin"
+  cat tests/compositor/vm-extra.lua
+} >"$work/share/hyprland-ipc.lua"
+real_paths "$golden/config-ipc.json" "$bin" >"$work/share/audio-daemon-config.json"
 
 # The root must stay while the VM reads it (testing-root.sh replaces roots only
 # when nobody holds use.lock).

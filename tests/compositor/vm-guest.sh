@@ -2,7 +2,8 @@
 # vm-agent.py): the session's environment, and the helpers the host calls.
 export XDG_RUNTIME_DIR=/run/user/0 HOME=/root LIBSEAT_BACKEND=seatd LANG=C.UTF-8
 export BIN=/src/target/release LOGS=/mnt/logs
-export DAEMON_CONFIG=/src/tests/compositor/audio-daemon-config.json
+# The ipc example's config (scripts/vm-test.sh copies nix/golden/config-ipc.json).
+export DAEMON_CONFIG=/mnt/audio-daemon-config.json
 . /src/tests/compositor/audio-stack.sh
 audio_env
 if [ -f "$XDG_RUNTIME_DIR/stream-ids" ]; then . "$XDG_RUNTIME_DIR/stream-ids"; fi

@@ -1,15 +1,20 @@
 """Key-to-applied timing inside the Hyprland VM (nixos-tests/hyprland_keys.py).
 
     vm-latency.py start                 start the recorder (once), wait until it listens
+    vm-latency.py mark                  start a new measurement (report reads from here)
     vm-latency.py wait-release CODE S   wait until key CODE was pressed and released
+    vm-latency.py held CODE             how long (ms) key CODE was last held, kernel times
     vm-latency.py wait-events N S       wait until the default sink has changed N times
-    vm-latency.py report                one "latency TOOL MS" line per volume key press
+                                        since the mark
+    vm-latency.py report LABEL          one "latency TOOL MS" line per volume key press
+                                        since the mark (TOOL: LABEL, or wpctl with ALT)
 
 The recorder reads the keyboard's kernel input events (their timestamps are the
 kernel's, taken when the key arrived: before Hyprland saw it) and the daemon's event
 stream (subscribe; an event is written once PipeWire reported the change, whoever made
 it), stamping each event when it arrives, both on CLOCK_REALTIME. A press of the volume
-keys with ALT held is the wpctl bind, without it the generated audioctl bind; the time
+keys with ALT held is the wpctl bind, without it the generated bind (LABEL: `audioctl`
+for exec binds, `global` for global shortcuts); the time
 to the next change of the default sink is that press's latency. Its log:
 $XDG_RUNTIME_DIR/latency.log, lines `key CODE VALUE T` and `sink VOLUME MUTED T`.
 """
@@ -76,11 +81,18 @@ def record():
                     last = state
 
 
-def lines():
+def all_lines():
     try:
         return [line.split() for line in open(LOG)]
     except FileNotFoundError:
         return []
+
+
+def lines():
+    """The log since the last mark."""
+    log = all_lines()
+    marks = [i for i, line in enumerate(log) if line == ["mark"]]
+    return log[marks[-1] + 1 :] if marks else log
 
 
 def wait(condition, seconds, what):
@@ -103,7 +115,7 @@ def start():
         start_new_session=True,
     )
     open(pidfile, "w").write(str(proc.pid))
-    wait(lambda: ["ready"] in lines(), 60, "the recorder to subscribe")
+    wait(lambda: ["ready"] in all_lines(), 60, "the recorder to subscribe")
 
 
 def released(code):
@@ -111,7 +123,21 @@ def released(code):
     return any(line[2] == "1" for line in keys) and keys[-1][2] == "0"
 
 
-def report():
+def held_ms(code):
+    """Milliseconds between the last press of key `code` and its release."""
+    down = up = None
+    for line in lines():
+        if line[0] == "key" and line[1] == code:
+            if line[2] == "1":
+                down, up = float(line[3]), None
+            elif line[2] == "0" and down is not None:
+                up = float(line[3])
+    if down is None or up is None:
+        sys.exit(f"vm-latency: key {code} was not pressed and released since the mark")
+    return (up - down) * 1000
+
+
+def report(label):
     held = set()
     presses, sink = [], []
     for line in lines():
@@ -120,7 +146,7 @@ def report():
             if value == 1:
                 held.add(code)
                 if code in (KEY_VOLUMEUP, KEY_VOLUMEDOWN) and KEY_LEFTMETA not in held:
-                    presses.append(("wpctl" if KEY_LEFTALT in held else "audioctl", t))
+                    presses.append(("wpctl" if KEY_LEFTALT in held else label, t))
             elif value == 0:
                 held.discard(code)
         elif line[0] == "sink":
@@ -144,8 +170,13 @@ def main():
     elif cmd == "wait-events":
         n = int(sys.argv[2])
         wait(lambda: sum(1 for line in lines() if line[0] == "sink") >= n, sys.argv[3], f"{n} sink changes")
+    elif cmd == "mark":
+        with open(LOG, "a") as out:
+            out.write("mark\n")
+    elif cmd == "held":
+        print(f"{held_ms(sys.argv[2]):.1f}")
     elif cmd == "report":
-        report()
+        report(sys.argv[2])
     else:
         sys.exit(__doc__)
 

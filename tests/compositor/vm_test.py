@@ -1,17 +1,27 @@
 """The Hyprland VM test (run by scripts/vm-test.sh, which builds its inputs).
 
-Boots the Debian testing root in QEMU (TCG), starts PipeWire, WirePlumber, a null
-sink, a vesktop and a spotify stream and the daemon, then Hyprland 0.56 with the
-generated hyprland.conf, and runs the key scenario (nixos-tests/hyprland_keys.py):
-every generated bind pressed through QEMU's monitor and checked with wpctl, a held
-key, and key-to-applied latency against a wpctl bind. Then the same with the
-generated hyprland.lua (without the latency part). Prints result lines (`ok ...`,
+Boots the Debian testing root in QEMU (TCG), starts Hyprland 0.56 with the generated
+hyprland.conf, then PipeWire, WirePlumber, a null sink, a vesktop and a spotify
+stream and the daemon (with Hyprland in its environment, as a user service started
+with the session has it, and the ipc example's config: nix/golden/config-ipc.json),
+and runs the key scenario (nixos-tests/hyprland_keys.py) in three Hyprland sessions
+one after the other, the daemon running throughout (each new Hyprland is a new
+instance it must find by itself):
+1. hyprland.conf (exec binds): every generated bind pressed through QEMU's monitor
+   and checked with wpctl, a held key, key-to-applied latency against a wpctl bind;
+2. hyprland.lua (exec binds): the same without the latency part;
+3. hyprland-ipc.lua (global shortcuts, nix/examples/hyprland-ipc.nix): the daemon's
+   shortcuts registered in the new instance, every bind again, latency, and
+   @focused: windows, focus moved with hyprctl, the focused-window keys, a held key
+   ramping and stopping on release.
+Prints result lines (`ok ...`,
 `latency ...`, `FAIL ...`) and writes them to WORK/results.txt; on a failure prints
 the guest's Hyprland, daemon, WirePlumber and PipeWire logs. The VM is killed by
 its PID on every path, including the overall timeout.
 """
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -25,6 +35,7 @@ from hyprland_keys import Keys  # noqa: E402
 from vm_driver import Machine  # noqa: E402
 
 AUDIOCTL = "/src/target/release/audioctl"
+PLAYER = "/src/target/release/audio-daemon-streams"
 LATENCY_TOOL = "/src/tests/compositor/vm-latency.py"
 
 
@@ -89,20 +100,24 @@ def main():
             m.start(boot_timeout=300)
             timings["boot to guest agent"] = time.monotonic() - start
             report(f"ok boot: {m.succeed('uname -r').strip()}")
-            # Hyprland takes longest to come up: start it, then the audio side meanwhile.
+            # Hyprland first: the daemon starts with it in its environment.
             t = time.monotonic()
             m.succeed("start_hyprland conf /mnt/hyprland.conf")
+            version = m.succeed("wait_hyprland conf", timeout=400).strip()
+            timings["Hyprland (hyprland.conf) up"] = time.monotonic() - t
+            report(f"ok hyprland.conf: {version}")
+            t = time.monotonic()
             m.succeed("start_audio_stack", timeout=300)
+            timings["audio stack up"] = time.monotonic() - t
             report("ok audio: " + m.succeed(
                 "echo PipeWire $(pipewire --version | sed -n 's/.*libpipewire \\([0-9.]*\\).*/\\1/p' | head -n1),"
                 " WirePlumber $(wireplumber --version | sed -n 's/.*libwireplumber \\([0-9.]*\\).*/\\1/p' | head -n1),"
                 " daemon: $($BIN/audioctl get vesktop)").strip())
-            version = m.succeed("wait_hyprland conf", timeout=400).strip()
-            timings["Hyprland (hyprland.conf) up"] = time.monotonic() - t
-            report(f"ok hyprland.conf: {version}")
+            config_keys = sorted(json.loads(m.succeed("cat $DAEMON_CONFIG"))["keys"])
 
             t = time.monotonic()
             keys = Keys(m, lambda c: c, "/mnt/logs/hyprland-conf.stdout", LATENCY_TOOL, report)
+            keys.shortcuts(config_keys)
             keys.presses()
             keys.hold(AUDIOCTL)
             timings["hyprland.conf: keys"] = time.monotonic() - t
@@ -121,6 +136,22 @@ def main():
             keys.presses()
             keys.hold(AUDIOCTL)
             timings["hyprland.lua: keys"] = time.monotonic() - t
+            m.succeed("stop_hyprland", timeout=120)
+
+            t = time.monotonic()
+            m.succeed("start_hyprland ipc /mnt/hyprland-ipc.lua && wait_hyprland ipc", timeout=400)
+            timings["Hyprland (hyprland-ipc.lua) up"] = time.monotonic() - t
+            report("ok hyprland-ipc.lua: Hyprland up with global-shortcut binds")
+            t = time.monotonic()
+            keys = Keys(m, lambda c: c, "/mnt/logs/hyprland-ipc.stdout", LATENCY_TOOL, report)
+            keys.shortcuts(config_keys)
+            keys.reset()
+            keys.presses()
+            keys.latency(a.latency_rounds, "global")
+            timings["hyprland-ipc.lua: keys, latency"] = time.monotonic() - t
+            t = time.monotonic()
+            keys.focused(AUDIOCTL, PLAYER)
+            timings["hyprland-ipc.lua: @focused"] = time.monotonic() - t
             m.succeed("stop_hyprland", timeout=120)
             ok = True
         except Exception as e:  # noqa: BLE001 - every failure ends the same way
