@@ -17,35 +17,9 @@ let
   home = import ./hm-home.nix { inherit lib hmSrc pkgs; };
   inherit (home) evalHome failedAssertions;
 
-  baseConfig = {
-    services.audio-daemon = {
-      enable = true;
-      settings = {
-        step = 5;
-        apps.spotify = {
-          match = [ { "application.name" = "spotify*"; } ];
-          label = "Spotify <3";
-        };
-      };
-      hyprland.enable = true;
-      waybar = {
-        enable = true;
-        apps = [
-          "@sink"
-          "vesktop"
-          "spotify"
-        ];
-      };
-    };
-    wayland.windowManager.hyprland = {
-      enable = true;
-      package = null;
-      portalPackage = null;
-    };
-    programs.waybar = {
-      enable = true;
-      settings.mainBar.modules-right = [ "clock" ];
-    };
+  # The README's example, with a label the renderers must escape.
+  baseConfig = lib.recursiveUpdate (import ./examples/home.nix) {
+    services.audio-daemon.settings.apps.spotify.label = "Spotify <3";
   };
 
   hyprlang = evalHome [

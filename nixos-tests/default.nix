@@ -27,7 +27,10 @@
   nodes.machine =
     { pkgs, ... }:
     {
-      imports = [ homeManagerModule ];
+      imports = [
+        homeManagerModule
+        ./pipewire-null-sink.nix
+      ];
 
       virtualisation.memorySize = 2048;
 
@@ -35,27 +38,6 @@
         isNormalUser = true;
         uid = 1000;
         linger = true;
-      };
-
-      # The user's PipeWire with WirePlumber, plus a null sink: the VM has no
-      # sound card, so it becomes the default sink.
-      security.rtkit.enable = true;
-      services.pipewire = {
-        enable = true;
-        wireplumber.enable = true;
-        extraConfig.pipewire."90-audio-daemon-test-sink"."context.objects" = [
-          {
-            factory = "adapter";
-            args = {
-              "factory.name" = "support.null-audio-sink";
-              "node.name" = "audio-daemon-test-sink";
-              "node.description" = "audio-daemon test sink";
-              "media.class" = "Audio/Sink";
-              "audio.position" = "FL,FR";
-              "monitor.channel-volumes" = true;
-            };
-          }
-        ];
       };
 
       # What scenario.sh and the test script run, besides audioctl.

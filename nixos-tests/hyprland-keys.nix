@@ -26,7 +26,10 @@ let
     home:
     { pkgs, ... }:
     {
-      imports = [ homeManagerModule ];
+      imports = [
+        homeManagerModule
+        ./pipewire-null-sink.nix
+      ];
 
       virtualisation.memorySize = 3072;
       # Hyprland needs a DRM device; llvmpipe renders.
@@ -46,23 +49,6 @@ let
           exec Hyprland >/tmp/hyprland-alice.log 2>&1
         fi
       '';
-
-      services.pipewire = {
-        enable = true;
-        wireplumber.enable = true;
-        extraConfig.pipewire."90-audio-daemon-test-sink"."context.objects" = [
-          {
-            factory = "adapter";
-            args = {
-              "factory.name" = "support.null-audio-sink";
-              "node.name" = "audio-daemon-test-sink";
-              "node.description" = "audio-daemon test sink";
-              "media.class" = "Audio/Sink";
-              "audio.position" = "FL,FR";
-            };
-          }
-        ];
-      };
 
       environment.systemPackages = [
         pkgs.foot # the @focused windows

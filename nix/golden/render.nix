@@ -18,37 +18,11 @@
 let
   home = import ../hm-home.nix { inherit lib hmSrc pkgs; };
 
-  example = configType: {
-    services.audio-daemon = {
-      enable = true;
-      settings = {
-        step = 5;
-        apps.spotify = {
-          match = [ { "application.name" = "spotify*"; } ];
-          label = "Spotify";
-        };
-      };
-      hyprland.enable = true;
-      waybar = {
-        enable = true;
-        apps = [
-          "@sink"
-          "vesktop"
-          "spotify"
-        ];
-      };
+  example =
+    configType:
+    lib.recursiveUpdate (import ../examples/home.nix) {
+      wayland.windowManager.hyprland = { inherit configType; };
     };
-    wayland.windowManager.hyprland = {
-      enable = true;
-      package = null;
-      portalPackage = null;
-      inherit configType;
-    };
-    programs.waybar = {
-      enable = true;
-      settings.mainBar.modules-right = [ "clock" ];
-    };
-  };
 
   hyprlang = home.evalHome [ (example "hyprlang") ];
   lua = home.evalHome [ (example "lua") ];

@@ -5,13 +5,14 @@ hyprland.conf, then PipeWire, WirePlumber, a null sink, a vesktop and a spotify
 stream and the daemon (with Hyprland in its environment, as a user service started
 with the session has it, and the ipc example's config: nix/golden/config-ipc.json),
 and runs the key scenario (nixos-tests/hyprland_keys.py) in three Hyprland sessions
-one after the other, the daemon running throughout (each new Hyprland is a new
-instance it must find by itself):
-1. hyprland.conf (exec binds): every generated bind pressed through QEMU's monitor
-   and checked with wpctl, a held key, key-to-applied latency against a wpctl bind;
-2. hyprland.lua (exec binds): the same without the latency part;
-3. hyprland-ipc.lua (global shortcuts, nix/examples/hyprland-ipc.nix): the daemon's
-   shortcuts registered in the new instance, every bind again, latency, and
+one after the other, the daemon running throughout. Each new Hyprland is a new
+instance the daemon must find by itself: every session starts by waiting until
+`hyprctl globalshortcuts` lists the daemon's shortcuts, then presses every bind of
+its config through QEMU's monitor, each checked with wpctl, and then:
+1. hyprland.conf (exec binds): a held key, key-to-applied latency against a wpctl
+   bind;
+2. hyprland.lua (exec binds): a held key;
+3. hyprland-ipc.lua (global shortcuts, nix/examples/hyprland-ipc.nix): latency, and
    @focused: windows, focus moved with hyprctl, the focused-window keys, a held key
    ramping and stopping on release.
 Prints result lines (`ok ...`,
@@ -100,59 +101,51 @@ def main():
             m.start(boot_timeout=300)
             timings["boot to guest agent"] = time.monotonic() - start
             report(f"ok boot: {m.succeed('uname -r').strip()}")
-            # Hyprland first: the daemon starts with it in its environment.
-            t = time.monotonic()
-            m.succeed("start_hyprland conf /mnt/hyprland.conf")
-            version = m.succeed("wait_hyprland conf", timeout=400).strip()
-            timings["Hyprland (hyprland.conf) up"] = time.monotonic() - t
-            report(f"ok hyprland.conf: {version}")
-            t = time.monotonic()
-            m.succeed("start_audio_stack", timeout=300)
-            timings["audio stack up"] = time.monotonic() - t
-            report("ok audio: " + m.succeed(
-                "echo PipeWire $(pipewire --version | sed -n 's/.*libpipewire \\([0-9.]*\\).*/\\1/p' | head -n1),"
-                " WirePlumber $(wireplumber --version | sed -n 's/.*libwireplumber \\([0-9.]*\\).*/\\1/p' | head -n1),"
-                " daemon: $($BIN/audioctl get vesktop)").strip())
-            config_keys = sorted(json.loads(m.succeed("cat $DAEMON_CONFIG"))["keys"])
+            rounds = a.latency_rounds
 
-            t = time.monotonic()
-            keys = Keys(m, lambda c: c, "/mnt/logs/hyprland-conf.stdout", LATENCY_TOOL, report)
-            keys.shortcuts(config_keys)
-            keys.presses()
-            keys.hold(AUDIOCTL)
-            timings["hyprland.conf: keys"] = time.monotonic() - t
-            t = time.monotonic()
-            keys.latency(a.latency_rounds)
-            timings["latency"] = time.monotonic() - t
-            m.succeed("stop_hyprland", timeout=120)
+            def timed(what, step):
+                t = time.monotonic()
+                result = step()
+                timings[what] = time.monotonic() - t
+                return result
 
-            t = time.monotonic()
-            m.succeed("start_hyprland lua /mnt/hyprland.lua && wait_hyprland lua", timeout=400)
-            timings["Hyprland (hyprland.lua) up"] = time.monotonic() - t
-            report("ok hyprland.lua: Hyprland up with the Lua config")
-            t = time.monotonic()
-            keys = Keys(m, lambda c: c, "/mnt/logs/hyprland-lua.stdout", LATENCY_TOOL, report)
-            keys.reset()
-            keys.presses()
-            keys.hold(AUDIOCTL)
-            timings["hyprland.lua: keys"] = time.monotonic() - t
-            m.succeed("stop_hyprland", timeout=120)
-
-            t = time.monotonic()
-            m.succeed("start_hyprland ipc /mnt/hyprland-ipc.lua && wait_hyprland ipc", timeout=400)
-            timings["Hyprland (hyprland-ipc.lua) up"] = time.monotonic() - t
-            report("ok hyprland-ipc.lua: Hyprland up with global-shortcut binds")
-            t = time.monotonic()
-            keys = Keys(m, lambda c: c, "/mnt/logs/hyprland-ipc.stdout", LATENCY_TOOL, report)
-            keys.shortcuts(config_keys)
-            keys.reset()
-            keys.presses()
-            keys.latency(a.latency_rounds, "global")
-            timings["hyprland-ipc.lua: keys, latency"] = time.monotonic() - t
-            t = time.monotonic()
-            keys.focused(AUDIOCTL, PLAYER)
-            timings["hyprland-ipc.lua: @focused"] = time.monotonic() - t
-            m.succeed("stop_hyprland", timeout=120)
+            # (name, config in the share, then what runs on the Keys of that session);
+            # each session first checks that the daemon registered its shortcuts in
+            # this new Hyprland instance, then presses every bind of that config.
+            sessions = [
+                ("conf", "hyprland.conf", [
+                    ("keys", lambda k: k.hold(AUDIOCTL)),
+                    ("latency", lambda k: k.latency(rounds)),
+                ]),
+                ("lua", "hyprland.lua", [("keys", lambda k: k.hold(AUDIOCTL))]),
+                ("ipc", "hyprland-ipc.lua", [
+                    ("latency", lambda k: k.latency(rounds, "global")),
+                    ("@focused", lambda k: k.focused(AUDIOCTL, PLAYER)),
+                ]),
+            ]
+            config_keys = None
+            for name, config, steps in sessions:
+                version = timed(
+                    f"Hyprland ({config}) up",
+                    lambda: m.succeed(f"start_hyprland {name} /mnt/{config} && wait_hyprland {name}", timeout=400),
+                )
+                report(f"ok {config}: {version.strip()}")
+                if config_keys is None:
+                    # The daemon starts with Hyprland in its environment, as a user
+                    # service ordered after the session target does.
+                    timed("audio stack up", lambda: m.succeed("start_audio_stack", timeout=300))
+                    report("ok audio: " + m.succeed(
+                        "echo PipeWire $(pipewire --version | sed -n 's/.*libpipewire \\([0-9.]*\\).*/\\1/p' | head -n1),"
+                        " WirePlumber $(wireplumber --version | sed -n 's/.*libwireplumber \\([0-9.]*\\).*/\\1/p' | head -n1),"
+                        " daemon: $($BIN/audioctl get vesktop)").strip())
+                    config_keys = sorted(json.loads(m.succeed("cat $DAEMON_CONFIG"))["keys"])
+                keys = Keys(m, lambda c: c, f"/mnt/logs/hyprland-{name}.stdout", LATENCY_TOOL, report)
+                keys.shortcuts(config_keys)
+                keys.reset()
+                timed(f"{config}: binds", keys.presses)
+                for what, step in steps:
+                    timed(f"{config}: {what}", lambda: step(keys))
+                m.succeed("stop_hyprland", timeout=120)
             ok = True
         except Exception as e:  # noqa: BLE001 - every failure ends the same way
             report(f"FAIL {type(e).__name__}: {e}")
