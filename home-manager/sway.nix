@@ -1,6 +1,9 @@
 # sway key binds (wayland.windowManager.sway.config.keybindings): `exec audioctl …`,
 # or `nop audio-daemon …` that sway hands to the daemon over its IPC with no process
-# started (mode = "ipc"; see binds.nix).
+# started (mode = "ipc"; see binds.nix). In ipc mode an up/down key ramps while held, as
+# with Hyprland's global shortcuts: sway has no held-key events, so the key gets a press
+# bind and a `--release` bind, `nop audio-daemon press ID` / `release ID` of a key this
+# module adds to the daemon's config.
 {
   config,
   lib,
@@ -25,14 +28,25 @@ let
   keyComb =
     bind: "--locked " + lib.concatStringsSep "+" (map swayMod bind.mods ++ [ bind.key ]);
 
-  action =
-    bind:
-    if cfg.sway.mode == "ipc" then
-      binds.nopCommand bind
-    else
-      "exec ${shared.ctlCommand bind.action bind.app bind.amount}";
+  ipc = cfg.sway.mode == "ipc";
+  ramps = bind: ipc && binds.isStep bind;
 
-  ours = lib.listToAttrs (map (bind: lib.nameValuePair (keyComb bind) (action bind)) cfg.sway.binds);
+  # keybindings entries (name: flags and keys, value: the command) for one bind.
+  entries =
+    bind:
+    if ramps bind then
+      [
+        (lib.nameValuePair (keyComb bind) "nop audio-daemon press ${binds.keyId bind}")
+        (lib.nameValuePair "--release ${keyComb bind}" "nop audio-daemon release ${binds.keyId bind}")
+      ]
+    else if ipc then
+      [ (lib.nameValuePair (keyComb bind) (binds.nopCommand bind)) ]
+    else
+      [
+        (lib.nameValuePair (keyComb bind) "exec ${shared.ctlCommand bind.action bind.app bind.amount}")
+      ];
+
+  ours = lib.listToAttrs (lib.concatMap entries cfg.sway.binds);
   final = config.wayland.windowManager.sway.config.keybindings;
   lost = lib.filter (k: (final.${k} or null) != ours.${k}) (lib.attrNames ours);
 in
@@ -41,9 +55,12 @@ in
     enable = lib.mkEnableOption "sway volume key binds";
 
     mode = binds.modeOption "sway" ''
-      the bind runs `nop audio-daemon ACTION APP [AMOUNT]`, which sway reports
-      to the daemon over its IPC (the daemon follows `$SWAYSOCK`). sway repeats
-      the bind while the key is held; repeats coalesce in the daemon.
+      sway reports the bind's `nop audio-daemon …` command to the daemon over
+      its IPC (the daemon follows `$SWAYSOCK`). Up/down keys get a press and a
+      `--release` bind (`nop audio-daemon press ID` / `release ID`, with the
+      keys added to the daemon's config), so holding one ramps the volume
+      smoothly (`settings.ramp`) until it is released; mute is
+      `nop audio-daemon mute APP`.
     '';
 
     binds = lib.mkOption {
@@ -78,5 +95,8 @@ in
     # At option-default priority, as home-manager's own default keybindings: the two
     # merge, and a user's `lib.mkOptionDefault { ... }` merges with both.
     wayland.windowManager.sway.config.keybindings = lib.mkOptionDefault ours;
+    services.audio-daemon.settings.keys = lib.mkIf ipc (
+      binds.daemonKeys (lib.filter ramps cfg.sway.binds)
+    );
   };
 }

@@ -147,8 +147,28 @@ let
     (expectEq "sway exec: SUPER SHIFT is Mod4+Shift" "exec ${audioctl} mute music"
       (swayKeys swayExec)."--locked Mod4+Shift+XF86AudioMute"
     )
-    (expectEq "sway ipc: nop audio-daemon binds" "nop audio-daemon down @sink"
+    (expectEq "sway ipc: an up/down key's press is a nop press of its key id"
+      "nop audio-daemon press sink-down"
       (swayKeys swayIpc)."--locked XF86AudioLowerVolume"
+    )
+    (expectEq "sway ipc: and its release a --release bind" "nop audio-daemon release sink-down"
+      (swayKeys swayIpc)."--release --locked XF86AudioLowerVolume"
+    )
+    (expectEq "sway ipc: mute is one nop command" "nop audio-daemon mute @sink"
+      (swayKeys swayIpc)."--locked XF86AudioMute"
+    )
+    (expectEq "sway ipc: the daemon's config has the up/down keys (not mute)"
+      {
+        sink-down = {
+          app = "@sink";
+          action = "down";
+        };
+        has-mute = false;
+      }
+      {
+        inherit (swayIpc.services.audio-daemon.settings.keys) sink-down;
+        has-mute = swayIpc.services.audio-daemon.settings.keys ? sink-mute;
+      }
     )
     (expect "sway: the default keybindings stay (ours merge at option-default priority)" (
       swayKeys swayIpc ? "${swayIpc.wayland.windowManager.sway.config.modifier}+Return"
@@ -158,9 +178,11 @@ let
         m: hasInfix "is set\nas a whole" m && hasInfix "--locked XF86AudioMute" m
       ) (failedAssertions swayReplaced)
     ))
-    (expect "sway config has the nop bindsym line" (
-      hasInfix "bindsym --locked Mod4+XF86AudioRaiseVolume nop audio-daemon up vesktop\n"
-        (swayConfigText swayIpc)
+    (expect "sway config has the nop press and release bindsym lines" (
+      lib.all (line: hasInfix line (swayConfigText swayIpc)) [
+        "bindsym --locked Mod4+XF86AudioRaiseVolume nop audio-daemon press vesktop-up\n"
+        "bindsym --release --locked Mod4+XF86AudioRaiseVolume nop audio-daemon release vesktop-up\n"
+      ]
     ))
   ];
 in
@@ -170,7 +192,9 @@ in
     hyprlangIpc = hyprlangIpc.wayland.windowManager.hyprland.settings.bindl;
     daemonKeys = hyprlangIpc.services.audio-daemon.settings.keys;
     swayExec = lib.filterAttrs (k: _: lib.hasPrefix "--locked" k) (swayKeys swayExec);
-    swayIpc = lib.filterAttrs (k: _: lib.hasPrefix "--locked" k) (swayKeys swayIpc);
+    swayIpc = lib.filterAttrs (
+      k: _: lib.hasPrefix "--locked" k || lib.hasPrefix "--release" k
+    ) (swayKeys swayIpc);
     swayIpcText = swayConfigText swayIpc;
   };
 }

@@ -2,7 +2,8 @@
 # Renders what the home-manager module makes home-manager write (see
 # nix/golden/render.nix) and compares it with the golden files in nix/golden/:
 # hyprland.conf, hyprland.lua, waybar-config.json, audio-daemon.service, and the
-# ipc-mode renders hyprland-ipc.conf, hyprland-ipc.lua, sway-ipc.conf, config-ipc.json.
+# ipc-mode renders hyprland-ipc.conf, hyprland-ipc.lua, sway-ipc.conf, config-ipc.json,
+# config-sway-ipc.json.
 #
 #   HM_SRC=/path/to/home-manager NIXPKGS_LIB_SRC=/path/to/nixpkgs.lib nix/render-golden.sh [--update]
 #
@@ -53,7 +54,7 @@ for name, text in files.items():
 PY
 
 names=(audio-daemon.service hyprland.conf hyprland.lua waybar-config.json
-  hyprland-ipc.conf hyprland-ipc.lua sway-ipc.conf config-ipc.json)
+  hyprland-ipc.conf hyprland-ipc.lua sway-ipc.conf config-ipc.json config-sway-ipc.json)
 if $update; then
   for name in "${names[@]}"; do
     cp "$work/out/$name" "$golden/$name"

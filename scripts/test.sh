@@ -33,7 +33,7 @@ echo "== shared scenario (nixos-tests/scenario.sh) against a private PipeWire"
 ./target/debug/audio-daemon-demo --scenario nixos-tests/scenario.sh
 
 echo "== @focused and compositor keys on real headless sway (as nobody, in a PID namespace)"
-./target/debug/audio-daemon-sway check --golden nix/golden/sway-ipc.conf
+./target/debug/audio-daemon-sway check --golden nix/golden
 
 echo "== benchmark smoke run (functional checks only, no timing assertions)"
 # Release build: the debug daemon is slow enough under stream churn for PipeWire to

@@ -8,7 +8,9 @@
 #   to `pkgs.formats.json`, pretty-printed by nix/render-golden.sh as jq does.
 # - hyprland-ipc.conf, hyprland-ipc.lua, config-ipc.json: the same home with
 #   hyprland.mode = "ipc" (global shortcuts and the daemon config registering them);
-# - sway-ipc.conf: sway's config with the binds in mode "ipc" (`nop audio-daemon`).
+# - sway-ipc.conf, config-sway-ipc.json: sway's config with the binds in mode "ipc"
+#   (`nop audio-daemon`, press and release binds for up/down) and the daemon config
+#   registering their keys.
 # nix/render-golden.sh compares them with the files beside this one.
 {
   lib,
@@ -74,5 +76,6 @@ assert lib.assertMsg (failed == [ ]) (lib.concatStringsSep "\n" failed);
   json = {
     "waybar-config.json" = hyprlang.xdg.configFile."waybar/config".source.standInValue;
     "config-ipc.json" = hyprlangIpc.xdg.configFile."audio-daemon/config.json".source.standInValue;
+    "config-sway-ipc.json" = swayIpc.xdg.configFile."audio-daemon/config.json".source.standInValue;
   };
 }

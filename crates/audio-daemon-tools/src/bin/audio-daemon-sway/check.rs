@@ -4,7 +4,9 @@
 //! and waybar see the focused app, and the daemon finds a restarted sway by itself.
 //! Every volume is read back with `wpctl`.
 
+use crate::ipc::Bindings;
 use crate::session::Desk;
+use audio_daemon::config::keys::{DEFAULT_DELAY_MS, DEFAULT_RATE};
 use audio_daemon_ipc::{ErrorKind, Event, Request, Response};
 use audio_daemon_testkit::{wait_until, Client};
 use std::path::Path;
@@ -17,6 +19,13 @@ fn binds(audioctl: &Path, golden: &str) -> String {
          bindsym Mod4+F3 nop audio-daemon mute @focused\n{golden}",
         audioctl.display()
     )
+}
+
+/// What the home-manager module renders for sway in `ipc` mode (nix/golden/): the sway
+/// config and the daemon config that registers its keys.
+pub struct Golden {
+    pub sway: String,
+    pub daemon: String,
 }
 
 /// The `nop audio-daemon` binds of a sway config the home-manager module rendered.
@@ -47,16 +56,21 @@ fn helper(bin: &Path, name: &str) -> String {
     )
 }
 
-pub fn run(bin_dir: &Path, golden: Option<&str>) -> Result<(), String> {
+pub fn run(bin_dir: &Path, golden: Option<&Golden>) -> Result<(), String> {
     let started = Instant::now();
-    let generated = golden.map(golden_binds).unwrap_or_default();
-    if golden.is_some() && !generated.contains("XF86AudioRaiseVolume nop audio-daemon up @sink") {
-        return Err(format!(
-            "the golden sway config has no @sink volume-up bind:\n{generated}"
-        ));
+    let generated = golden.map(|g| golden_binds(&g.sway)).unwrap_or_default();
+    for bind in [
+        "--locked XF86AudioRaiseVolume nop audio-daemon press sink-up",
+        "--release --locked XF86AudioRaiseVolume nop audio-daemon release sink-up",
+    ] {
+        if golden.is_some() && !generated.contains(bind) {
+            return Err(format!(
+                "the golden sway config has no bind {bind:?}:\n{generated}"
+            ));
+        }
     }
     let mut d = Desk::start(bin_dir, &binds(&bin_dir.join("audioctl"), &generated))?;
-    d.start_daemon("{}")?;
+    d.start_daemon(golden.map_or("{}", |g| &g.daemon))?;
     let h = bin_dir.join("audio-daemon-streams");
     // w1 plays from its own child (foot runs the helper); w2 from a grandchild, as
     // Chromium and Electron apps do (foot runs sh, which runs the helper and stays).
@@ -173,7 +187,7 @@ pub fn run(bin_dir: &Path, golden: Option<&str>) -> Result<(), String> {
 
     if golden.is_some() {
         step(
-            "home-manager's generated nop binds (volume keys for @sink)",
+            "home-manager's generated nop binds (volume keys for @sink: press and release)",
             {
                 let sink = d.s.sink_id;
                 d.set_wpctl(sink, 50.0)?;
@@ -182,6 +196,10 @@ pub fn run(bin_dir: &Path, golden: Option<&str>) -> Result<(), String> {
                 d.wtype(&["-k", "XF86AudioLowerVolume"])?;
                 d.expect_wpctl(sink, 50.0, "sink down by the generated bind")
             },
+        )?;
+        step(
+            "a generated volume key held 1 s ramps (step, then the default rate) and stops",
+            held_sink_key(&d),
         )?;
     }
 
@@ -212,4 +230,46 @@ pub fn run(bin_dir: &Path, golden: Option<&str>) -> Result<(), String> {
 
     println!("-- all checks passed in {:?}", started.elapsed());
     Ok(())
+}
+
+/// Holds the generated lower-volume key for about a second: one step of 5 (the
+/// daemon's step) at the press, then the daemon's default ramp from its delay until
+/// the release, timed by sway's own binding events; the sink must end within one step
+/// of that and stay there.
+fn held_sink_key(d: &Desk) -> Result<(), String> {
+    const STEP: f64 = 5.0;
+    let sink = d.s.sink_id;
+    d.set_wpctl(sink, 80.0)?;
+    let events = Bindings::subscribe(&d.swaysock)?;
+    d.wtype(&[
+        "-P",
+        "XF86AudioLowerVolume",
+        "-s",
+        "1000",
+        "-p",
+        "XF86AudioLowerVolume",
+    ])?;
+    let timeout = Duration::from_secs(5);
+    let t_press = events.next("press sink-down", timeout)?;
+    let t_release = events.next("release sink-down", timeout)?;
+    let held = (t_release - t_press) as f64 / 1e9;
+    // Stopped: two wpctl readings ten ramp updates (a third of a second) apart agree.
+    let mut end = f64::NAN;
+    wait_until(timeout, "the ramp to stop after the release", || {
+        let a = d.wpctl(sink).unwrap_or(f64::NAN);
+        std::thread::sleep(Duration::from_millis(330));
+        end = d.wpctl(sink).unwrap_or(f64::NAN);
+        a == end
+    })?;
+    let ramped = DEFAULT_RATE * (held - DEFAULT_DELAY_MS as f64 / 1000.0).max(0.0);
+    let expected = (80.0 - STEP - ramped).max(0.0);
+    println!(
+        "     held {held:.3} s: sink 80 % -> {end} % (wpctl), expected {expected:.1} % \
+         (step {STEP} + {DEFAULT_RATE} %/s after {DEFAULT_DELAY_MS} ms)"
+    );
+    ((end - expected).abs() <= STEP)
+        .then_some(())
+        .ok_or(format!(
+            "held {held:.3} s: sink at {end} %, not within {STEP} of {expected:.1} %"
+        ))
 }

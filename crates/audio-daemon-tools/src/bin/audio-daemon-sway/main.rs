@@ -7,10 +7,11 @@
 //! helper's report of the volumes PipeWire applied.
 //!
 //! ```text
-//! audio-daemon-sway check [--golden FILE]
+//! audio-daemon-sway check [--golden DIR]
 //!                                    focus and key checks (exit 1 on a failure); with
-//!                                    FILE (nix/golden/sway-ipc.conf), also the
-//!                                    home-manager module's generated `nop` binds
+//!                                    DIR (nix/golden: sway-ipc.conf, config-sway-ipc.json),
+//!                                    also the home-manager module's generated `nop`
+//!                                    binds, with the daemon config it generated
 //! audio-daemon-sway bench [--quick]  key to PipeWire applied: nop+IPC vs exec audioctl
 //!                                    vs exec wpctl, interleaved; a held key's ramp
 //! ```
@@ -27,7 +28,10 @@ mod session;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: audio-daemon-sway check [--golden FILE] | bench [--quick]";
+const USAGE: &str = "usage: audio-daemon-sway check [--golden DIR] | bench [--quick]";
+
+/// The golden files the check reads from `--golden DIR`.
+const GOLDEN_FILES: [&str; 2] = ["sway-ipc.conf", "config-sway-ipc.json"];
 
 /// Set in the environment of the unprivileged run.
 const DROPPED: &str = "AUDIO_DAEMON_SWAY_DROPPED";
@@ -61,9 +65,9 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let r = match args.as_slice() {
         ["check"] => check::run(&bin_dir, None),
-        ["check", "--golden", file] => std::fs::read_to_string(file)
-            .map_err(|e| format!("{file}: {e}"))
-            .and_then(|text| check::run(&bin_dir, Some(&text))),
+        ["check", "--golden", dir] => {
+            read_golden(Path::new(dir)).and_then(|golden| check::run(&bin_dir, Some(&golden)))
+        }
         ["bench", rest @ ..] => bench::run(&bin_dir, rest),
         _ => Err(USAGE.to_owned()),
     };
@@ -100,12 +104,17 @@ fn drop_privileges(args: &[String]) -> Result<ExitCode, String> {
     for p in [&work, &tmp] {
         chown(p);
     }
-    // A file argument may sit where `nobody` cannot read it (a checkout under /root).
+    // The golden files may sit where `nobody` cannot read them (a checkout under /root).
     let mut args = args.to_vec();
     if let Some(i) = args.iter().position(|a| a == "--golden") {
-        if let Some(file) = args.get(i + 1).cloned() {
-            let copy = work.join("golden.conf");
-            std::fs::copy(&file, &copy).map_err(|e| format!("{file}: {e}"))?;
+        if let Some(dir) = args.get(i + 1).cloned() {
+            let copy = work.join("golden");
+            std::fs::create_dir_all(&copy).map_err(|e| format!("{}: {e}", copy.display()))?;
+            for f in GOLDEN_FILES {
+                let from = Path::new(&dir).join(f);
+                std::fs::copy(&from, copy.join(f))
+                    .map_err(|e| format!("{}: {e}", from.display()))?;
+            }
             args[i + 1] = copy.display().to_string();
         }
     }
@@ -137,4 +146,15 @@ impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+fn read_golden(dir: &Path) -> Result<check::Golden, String> {
+    let read = |f: &str| {
+        let p = dir.join(f);
+        std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    Ok(check::Golden {
+        sway: read(GOLDEN_FILES[0])?,
+        daemon: read(GOLDEN_FILES[1])?,
+    })
 }
