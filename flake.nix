@@ -72,7 +72,9 @@
           # NixOS VM: real key presses in Hyprland under a user session (exec
           # binds, and global shortcuts with @focused), the key scenario shared
           # with scripts/vm-test.sh.
-          hyprland-keys = pkgs.testers.runNixOSTest (import ./nixos-tests/hyprland-keys.nix vmTestArgs);
+          hyprland-keys = pkgs.testers.runNixOSTest (
+            import ./nixos-tests/hyprland-keys.nix vmTestArgs
+          );
 
           # The module's generated binds, waybar modules and unit, evaluated
           # in the real home-manager (check = true: a definition of an option

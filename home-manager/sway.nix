@@ -34,17 +34,19 @@ let
   # keybindings entries (name: flags and keys, value: the command) for one bind.
   entries =
     bind:
+    let
+      id = binds.keyId bind;
+      keys = keyComb bind;
+    in
     if ramps bind then
       [
-        (lib.nameValuePair (keyComb bind) "nop audio-daemon press ${binds.keyId bind}")
-        (lib.nameValuePair "--release ${keyComb bind}" "nop audio-daemon release ${binds.keyId bind}")
+        (lib.nameValuePair keys "nop audio-daemon press ${id}")
+        (lib.nameValuePair "--release ${keys}" "nop audio-daemon release ${id}")
       ]
     else if ipc then
-      [ (lib.nameValuePair (keyComb bind) (binds.nopCommand bind)) ]
+      [ (lib.nameValuePair keys (binds.nopCommand bind)) ]
     else
-      [
-        (lib.nameValuePair (keyComb bind) "exec ${shared.ctlCommand bind.action bind.app bind.amount}")
-      ];
+      [ (lib.nameValuePair keys "exec ${shared.ctlCommand bind.action bind.app bind.amount}") ];
 
   ours = lib.listToAttrs (lib.concatMap entries cfg.sway.binds);
   final = config.wayland.windowManager.sway.config.keybindings;
