@@ -1,5 +1,10 @@
 //! The wire protocol between audio-daemon and its clients: serde types, no I/O.
 //!
+//! Feature `json` (off by default) adds the line codec: `Request::parse`,
+//! `Request::to_line`, `reply_to_line`, `reply_from_line`, `Event::to_line`,
+//! `Event::from_line` and `WaybarLine::to_line`, on serde_json. Without it the crate
+//! depends on serde alone.
+//!
 //! The reference below is this crate's README, which is also the Protocol section of the
 //! project's README (scripts/check-protocol-docs.sh keeps the two the same).
 #![doc = include_str!("../README.md")]
@@ -84,7 +89,7 @@ pub enum MuteState {
 ///
 /// serde is stricter here than its defaults: unknown and duplicate fields are refused
 /// (derive refuses duplicates), an optional field is either absent or holds a value
-/// (`null` is refused), and [`Request::parse`] only accepts an object, not the array
+/// (`null` is refused), and `Request::parse` only accepts an object, not the array
 /// form serde would otherwise take for a struct (`["list"]`).
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,6 +125,7 @@ where
 }
 
 impl Request {
+    #[cfg(feature = "json")]
     /// Parses and validates one request line.
     pub fn parse(line: &str) -> Result<Request, Error> {
         // A JSON value's kind is fixed by its first character; serde would also read a
@@ -157,6 +163,7 @@ impl Request {
         }
     }
 
+    #[cfg(feature = "json")]
     /// One JSON line, without the newline.
     pub fn to_line(&self) -> String {
         serde_json::to_string(&self.to_wire()).expect("a request always serializes")
@@ -382,10 +389,31 @@ pub enum ErrorKind {
     Internal,
 }
 
+impl ErrorKind {
+    /// The wire name (what serde writes; a test keeps the two the same).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::UnknownAction => "unknown_action",
+            ErrorKind::UnknownApp => "unknown_app",
+            ErrorKind::BadAmount => "bad_amount",
+            ErrorKind::LineTooLong => "line_too_long",
+            ErrorKind::NoStreams => "no_streams",
+            ErrorKind::StreamVanished => "stream_vanished",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::NotResponding => "not_responding",
+            ErrorKind::PipewireUnavailable => "pipewire_unavailable",
+            ErrorKind::NoCompositor => "no_compositor",
+            ErrorKind::NoFocus => "no_focus",
+            ErrorKind::Busy => "busy",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = serde_json::to_value(self).ok();
-        f.write_str(s.as_ref().and_then(|v| v.as_str()).unwrap_or("internal"))
+        f.write_str(self.as_str())
     }
 }
 
@@ -416,7 +444,9 @@ impl std::error::Error for Error {}
 /// Exactly one of these answers every request.
 pub type Reply = Result<Response, Error>;
 
-/// The flat wire form of a [`Reply`]: `ok` plus the fields of whichever variant.
+/// The flat wire form of a [`Reply`]: `ok` plus the fields of whichever variant (the
+/// codec's own; a program with a codec of its own reads the same fields).
+#[cfg(feature = "json")]
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct WireReply {
     ok: bool,
@@ -436,6 +466,7 @@ struct WireReply {
     app: Option<AppState>,
 }
 
+#[cfg(feature = "json")]
 /// Serializes a reply as one JSON line, without the newline.
 pub fn reply_to_line(reply: &Reply) -> String {
     let wire = match reply {
@@ -474,6 +505,7 @@ pub fn reply_to_line(reply: &Reply) -> String {
     serde_json::to_string(&wire).expect("a reply always serializes")
 }
 
+#[cfg(feature = "json")]
 /// Parses a reply line; a line that does not parse is reported as such so the client can
 /// say that client and daemon versions may differ.
 pub fn reply_from_line(line: &str) -> Result<Reply, serde_json::Error> {
@@ -511,15 +543,21 @@ pub enum Event {
 }
 
 impl Event {
+    #[cfg(feature = "json")]
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).expect("an event always serializes")
     }
 
+    #[cfg(feature = "json")]
     /// Parses one line of the event stream.
     pub fn from_line(line: &str) -> Result<Event, serde_json::Error> {
         serde_json::from_str(line)
     }
 }
 
-#[cfg(test)]
+// The tests go through the codec: `cargo test -p audio-daemon-ipc --features json` (the
+// workspace's own builds turn it on).
+#[cfg(all(test, not(feature = "json")))]
+compile_error!("audio-daemon-ipc's tests need the codec: run them with --features json");
+#[cfg(all(test, feature = "json"))]
 mod tests;

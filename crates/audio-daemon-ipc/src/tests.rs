@@ -335,3 +335,28 @@ fn forget_takes_an_optional_app_and_nothing_else() {
     let line = reply_to_line(&Ok(Response::Forgotten(vec!["youtube".into()])));
     assert_eq!(line, r#"{"ok":true,"forgotten":["youtube"]}"#);
 }
+
+#[test]
+fn error_kind_names_are_the_wire_names() {
+    use ErrorKind::*;
+    // Every variant (ErrorKind::as_str's match is exhaustive; add new ones here too).
+    for k in [
+        BadRequest,
+        UnknownAction,
+        UnknownApp,
+        BadAmount,
+        LineTooLong,
+        NoStreams,
+        StreamVanished,
+        Timeout,
+        NotResponding,
+        PipewireUnavailable,
+        NoCompositor,
+        NoFocus,
+        Busy,
+        Internal,
+    ] {
+        assert_eq!(serde_json::to_value(k).unwrap(), k.as_str(), "{k:?}");
+        assert_eq!(k.to_string(), k.as_str());
+    }
+}

@@ -55,6 +55,7 @@ impl WaybarLine {
         }
     }
 
+    #[cfg(feature = "json")]
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).expect("a waybar line always serializes")
     }
