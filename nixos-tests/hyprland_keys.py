@@ -14,8 +14,8 @@
 # `music`), all three at 50 % and unmuted, and python3 for
 # tests/compositor/vm-latency.py. The global-shortcut part (Keys.shortcuts,
 # Keys.focused) needs the daemon started with the compositor in its
-# environment and the ipc example's binds (nix/examples/hyprland-ipc.nix), a
-# Lua config, and foot.
+# environment and the ipc example's binds (nix/examples/hyprland-ipc.nix), and
+# foot.
 import json
 import shlex
 import statistics
@@ -240,11 +240,15 @@ class Keys:
         window = reply.get("window")
         return window if isinstance(window, dict) else {}
 
-    def focus(self, app: str, audioctl: str) -> None:
-        """Focuses window `app` through Hyprland's Lua dispatcher (under a Lua
-        config `hyprctl dispatch` evaluates Lua) and waits for the daemon to see it."""
-        dispatch = 'hl.dsp.focus({ window = "class:^%s$" })' % app
-        self.run(f"hyprctl dispatch {shlex.quote(dispatch)}")
+    def focus(self, app: str, audioctl: str, lua: bool) -> None:
+        """Focuses window `app` with `hyprctl dispatch` and waits for the daemon to
+        see it. Under a Lua config `hyprctl dispatch` evaluates Lua (hl.dsp.focus);
+        under hyprlang it takes the dispatcher focuswindow."""
+        if lua:
+            dispatch = shlex.quote('hl.dsp.focus({ window = "class:^%s$" })' % app)
+        else:
+            dispatch = f"focuswindow {shlex.quote(f'class:^{app}$')}"
+        self.run(f"hyprctl dispatch {dispatch}")
         seen = '"class":"%s"' % app
         try:
             self.m.wait_until_succeeds(
@@ -255,11 +259,14 @@ class Keys:
             self.report(f"FAIL focus {app}: the daemon sees {self.focused_window(audioctl)}")
             raise
 
-    def focused(self, audioctl: str, player: str) -> None:
-        """@focused in real Hyprland: windows that play, focus moved with hyprctl,
-        audioctl and the ipc example's global keys acting on the focused window's
-        streams only (wpctl checks every node each time), a held key ramping and
-        stopping on release, and a window without streams."""
+    def focused(self, audioctl: str, player: str, lua: bool) -> None:
+        """@focused in real Hyprland: windows that play, focus moved with hyprctl
+        (`lua`: the config is Lua), audioctl and the ipc example's global keys acting
+        on the focused window's streams only (wpctl checks every node each time), a
+        held key ramping and stopping on release, and a window without streams."""
+        # The windows of an earlier Hyprland session are gone, and their streams with
+        # them, before new ones with the same names open.
+        self.m.wait_until_succeeds(self.sh("! pw-dump | grep -qF '\"application.name\": \"hyp-w'"), timeout=60)
         wayland = (
             "WAYLAND_DISPLAY=$(hyprctl instances -j"
             " | python3 -c 'import json, sys; print(json.load(sys.stdin)[0][\"wl_socket\"])')"
@@ -280,16 +287,17 @@ class Keys:
         self.reset()
         self.report("ok focused: windows hw1, hw2 (playing from a grandchild) and hw3 (silent) open")
 
-        self.focus("hw1", audioctl)
+        self.focus("hw1", audioctl, lua)
         window = self.focused_window(audioctl)
         if window.get("matched_by") != "pid":
             self.report(f"FAIL focused: hw1's streams not found by pid: {window}")
             raise AssertionError("matched_by")
         self.run(f"{audioctl} up @focused 10")
         self.state["hw1"] = (60, False)
-        self.expect("focus hw1 (hl.dsp.focus) + audioctl up @focused 10: only hw1 moved")
+        how = "hl.dsp.focus" if lua else "focuswindow"
+        self.expect(f"focus hw1 ({how}) + audioctl up @focused 10: only hw1 moved")
 
-        self.focus("hw2", audioctl)
+        self.focus("hw2", audioctl, lua)
         self.press("meta_l-ctrl-volumeup")
         self.state["hw2"] = (50 + STEP, False)
         self.expect("focus hw2 + SUPER+CTRL+raise (global focused-up): only hw2 moved")
@@ -330,7 +338,7 @@ class Keys:
             f" (expected {want:.1f} +- {FOCUSED_DOWN_STEP}), stopped on release, nothing else moved"
         )
 
-        self.focus("hw3", audioctl)
+        self.focus("hw3", audioctl, lua)
         out = self.run(f"{audioctl} up @focused 2>&1; echo exit=$?")
         if "exit=1" not in out or "hw3" not in out or "no streams" not in out:
             self.report(f"FAIL focused: a window without streams: {out.strip()}")

@@ -74,4 +74,4 @@ with subtest("ipc: key to applied: a global shortcut and a wpctl bind"):
 
 with subtest("ipc: @focused, the focused-window keys and a held key's ramp"):
     player = ipc.succeed(as_user("readlink -f $(command -v audio-daemon-streams)")).strip()
-    ipc_keys.focused(ipc_audioctl, player)
+    ipc_keys.focused(ipc_audioctl, player, lua=True)

@@ -28,6 +28,7 @@ real_paths "$golden/hyprland-ipc.lua" "$bin" >"$work/hyprland-ipc.lua"
 # As scripts/vm-test.sh runs them: with the VM test's additions.
 cat "$work/hyprland.conf" tests/compositor/vm-extra.conf >"$work/hyprland-vm.conf"
 cat "$work/hyprland.lua" tests/compositor/vm-extra.lua >"$work/hyprland-vm.lua"
+cat "$work/hyprland-ipc.conf" tests/compositor/vm-extra.conf >"$work/hyprland-ipc-vm.conf"
 cat "$work/hyprland-ipc.lua" tests/compositor/vm-extra.lua >"$work/hyprland-ipc-vm.lua"
 # Broken copies: NAME|FILE|SED|expected words in Hyprland's report.
 cases=(
@@ -37,6 +38,7 @@ cases=(
   "Lua with the VM test's additions|hyprland-vm.lua||config ok"
   "good hyprlang, ipc mode|hyprland-ipc.conf||config ok"
   "good Lua, ipc mode|hyprland-ipc.lua||config ok"
+  "hyprlang, ipc mode, with the VM test's additions|hyprland-ipc-vm.conf||config ok"
   "Lua, ipc mode, with the VM test's additions|hyprland-ipc-vm.lua||config ok"
   "hyprlang, ipc mode, bad bind flag|hyprland-ipc.conf|0,/^bindl=/s//bindlq=/|bind: invalid flag"
   "Lua, ipc mode, unknown dispatcher|hyprland-ipc.lua|0,/hl\.dsp\.global\(/s//hl.dsp.globl(/|attempt to call a nil value"

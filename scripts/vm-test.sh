@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Hyprland VM test: real Hyprland 0.56 in a QEMU VM (TCG: no KVM or GPU needed)
 # booted read-only from the Debian testing root, running the home-manager module's
-# generated hyprland.conf, hyprland.lua and hyprland-ipc.lua (nix/golden/, store paths
+# generated hyprland.conf, hyprland.lua, hyprland-ipc.conf and hyprland-ipc.lua (nix/golden/, store paths
 # replaced by this project's binaries built in the root) and the daemon config of the
 # ipc example; keys pressed through QEMU's monitor, volumes checked with wpctl in the
 # guest. See tests/compositor/vm_test.py.
@@ -70,6 +70,10 @@ bin=/src/target/release
 } >"$work/share/hyprland.lua"
 # Keys that start no process (nix/examples/hyprland-ipc.nix): Hyprland's binds, and the
 # daemon's config that registers them (the daemon runs with it throughout).
+{
+  real_paths "$golden/hyprland-ipc.conf" "$bin"
+  cat tests/compositor/vm-extra.conf
+} >"$work/share/hyprland-ipc.conf"
 {
   real_paths "$golden/hyprland-ipc.lua" "$bin"
   cat tests/compositor/vm-extra.lua

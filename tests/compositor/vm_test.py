@@ -4,7 +4,7 @@ Boots the Debian testing root in QEMU (TCG), starts Hyprland 0.56 with the gener
 hyprland.conf, then PipeWire, WirePlumber, a null sink, a vesktop and a spotify
 stream and the daemon (with Hyprland in its environment, as a user service started
 with the session has it, and the ipc example's config: nix/golden/config-ipc.json),
-and runs the key scenario (nixos-tests/hyprland_keys.py) in three Hyprland sessions
+and runs the key scenario (nixos-tests/hyprland_keys.py) in four Hyprland sessions
 one after the other, the daemon running throughout. Each new Hyprland is a new
 instance the daemon must find by itself: every session starts by waiting until
 `hyprctl globalshortcuts` lists the daemon's shortcuts, then presses every bind of
@@ -12,9 +12,11 @@ its config through QEMU's monitor, each checked with wpctl, and then:
 1. hyprland.conf (exec binds): a held key, key-to-applied latency against a wpctl
    bind;
 2. hyprland.lua (exec binds): a held key;
-3. hyprland-ipc.lua (global shortcuts, nix/examples/hyprland-ipc.nix): latency, and
-   @focused: windows, focus moved with hyprctl, the focused-window keys, a held key
-   ramping and stopping on release.
+3. hyprland-ipc.conf (global shortcuts, nix/examples/hyprland-ipc.nix): @focused:
+   windows, focus moved with `hyprctl dispatch focuswindow`, the focused-window keys,
+   a held key ramping and stopping on release;
+4. hyprland-ipc.lua (the same in Lua): latency, and @focused with focus moved by
+   `hyprctl dispatch 'hl.dsp.focus(...)'`.
 Prints result lines (`ok ...`,
 `latency ...`, `FAIL ...`) and writes them to WORK/results.txt; on a failure prints
 the guest's Hyprland, daemon, WirePlumber and PipeWire logs. The VM is killed by
@@ -118,9 +120,10 @@ def main():
                     ("latency", lambda k: k.latency(rounds)),
                 ]),
                 ("lua", "hyprland.lua", [("keys", lambda k: k.hold(AUDIOCTL))]),
-                ("ipc", "hyprland-ipc.lua", [
+                ("ipc-conf", "hyprland-ipc.conf", [("@focused", lambda k: k.focused(AUDIOCTL, PLAYER, lua=False))]),
+                ("ipc-lua", "hyprland-ipc.lua", [
                     ("latency", lambda k: k.latency(rounds, "global")),
-                    ("@focused", lambda k: k.focused(AUDIOCTL, PLAYER)),
+                    ("@focused", lambda k: k.focused(AUDIOCTL, PLAYER, lua=True)),
                 ]),
             ]
             config_keys = None
