@@ -60,24 +60,15 @@ initrd_done=$SECONDS
 work=$(mktemp -d "${TMPDIR:-/tmp}/audio-daemon-vm.XXXXXX")
 mkdir -p "$work/share"
 bin=/src/target/release
-{
-  real_paths "$golden/hyprland.conf" "$bin"
-  cat tests/compositor/vm-extra.conf
-} >"$work/share/hyprland.conf"
-{
-  real_paths "$golden/hyprland.lua" "$bin"
-  cat tests/compositor/vm-extra.lua
-} >"$work/share/hyprland.lua"
-# Keys that start no process (nix/examples/hyprland-ipc.nix): Hyprland's binds, and the
-# daemon's config that registers them (the daemon runs with it throughout).
-{
-  real_paths "$golden/hyprland-ipc.conf" "$bin"
-  cat tests/compositor/vm-extra.conf
-} >"$work/share/hyprland-ipc.conf"
-{
-  real_paths "$golden/hyprland-ipc.lua" "$bin"
-  cat tests/compositor/vm-extra.lua
-} >"$work/share/hyprland-ipc.lua"
+# The four Hyprland configs: exec binds and (hyprland-ipc.*, nix/examples/hyprland-ipc.nix)
+# keys that start no process, each in hyprlang and Lua, with the test-only additions.
+for config in hyprland.conf hyprland.lua hyprland-ipc.conf hyprland-ipc.lua; do
+  {
+    real_paths "$golden/$config" "$bin"
+    cat "tests/compositor/vm-extra.${config##*.}"
+  } >"$work/share/$config"
+done
+# The daemon's config registers the ipc binds' keys (the daemon runs with it throughout).
 real_paths "$golden/config-ipc.json" "$bin" >"$work/share/audio-daemon-config.json"
 
 # The root must stay while the VM reads it (testing-root.sh replaces roots only
