@@ -32,6 +32,17 @@ pub struct Shown {
 }
 
 impl Shown {
+    /// Discord at `volume`: what the message builders' tests (notify, swayosd) show.
+    #[cfg(test)]
+    pub(crate) fn sample(volume: f64, muted: bool) -> Shown {
+        Shown {
+            app: "vesktop".into(),
+            label: "Discord".into(),
+            volume,
+            muted,
+        }
+    }
+
     /// None for an app without streams: there is no level to show.
     pub fn of(state: &AppState) -> Option<Shown> {
         Some(Shown {

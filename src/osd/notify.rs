@@ -125,15 +125,6 @@ mod tests {
     use super::*;
     use zbus::zvariant::{DynamicType, Signature};
 
-    fn shown(volume: f64, muted: bool) -> Shown {
-        Shown {
-            app: "vesktop".into(),
-            label: "Discord".into(),
-            volume,
-            muted,
-        }
-    }
-
     #[test]
     fn tag_capabilities() {
         let caps = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -161,19 +152,19 @@ mod tests {
 
     #[test]
     fn label_percent_and_bar() {
-        let n = Notification::new(&shown(45.4, false), 7, 1500);
+        let n = Notification::new(&Shown::sample(45.4, false), 7, 1500);
         assert_eq!((n.summary.as_str(), n.body.as_str()), ("Discord", "45%"));
         assert_eq!((n.value, n.replaces_id, n.timeout_ms), (45, 7, 1500));
         assert_eq!(n.tag, "audio-daemon-vesktop");
-        let loud = Notification::new(&shown(140.0, false), 0, 1500);
+        let loud = Notification::new(&Shown::sample(140.0, false), 0, 1500);
         assert_eq!((loud.value, loud.body.as_str()), (100, "140%"));
-        let muted = Notification::new(&shown(45.0, true), 0, 1500);
+        let muted = Notification::new(&Shown::sample(45.0, true), 0, 1500);
         assert_eq!((muted.value, muted.body.as_str()), (0, "muted (45%)"));
     }
 
     #[test]
     fn hints_have_the_types_servers_read() {
-        let n = Notification::new(&shown(45.0, false), 0, 1500);
+        let n = Notification::new(&Shown::sample(45.0, false), 0, 1500);
         let h = n.hints();
         assert_eq!(h["value"], Value::I32(45));
         for key in [

@@ -92,15 +92,6 @@ mod tests {
   </interface>
 </node>"#;
 
-    fn shown(volume: f64, muted: bool) -> Shown {
-        Shown {
-            app: "vesktop".into(),
-            label: "Discord".into(),
-            volume,
-            muted,
-        }
-    }
-
     #[test]
     fn detects_both_versions() {
         assert_eq!(detect(V032), Some(Api::WithOptions));
@@ -115,7 +106,7 @@ mod tests {
     #[test]
     fn new_api_is_one_call_with_options() {
         assert_eq!(
-            calls(Api::WithOptions, &shown(45.0, false)),
+            calls(Api::WithOptions, &Shown::sample(45.0, false)),
             [Call::WithOptions(
                 "CUSTOM-PROGRESS".into(),
                 "0.45".into(),
@@ -130,7 +121,7 @@ mod tests {
     #[test]
     fn old_api_sends_options_first() {
         assert_eq!(
-            calls(Api::Separate, &shown(140.0, true)),
+            calls(Api::Separate, &Shown::sample(140.0, true)),
             [
                 Call::Separate("CUSTOM-PROGRESS-TEXT".into(), "Discord muted".into()),
                 Call::Separate("CUSTOM-ICON".into(), "audio-volume-muted".into()),
@@ -138,7 +129,7 @@ mod tests {
             ]
         );
         // Above 100 % the bar is full.
-        let Call::Separate(_, p) = &calls(Api::Separate, &shown(140.0, false))[2] else {
+        let Call::Separate(_, p) = &calls(Api::Separate, &Shown::sample(140.0, false))[2] else {
             panic!()
         };
         assert_eq!(p, "1.00");
