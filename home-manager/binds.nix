@@ -109,6 +109,18 @@ rec {
     with `SUPER SHIFT` for `music`.
   '';
 
+  # The `binds` option of a compositor part: the same type and defaults, its own
+  # example and description.
+  bindsOption =
+    { example, description }:
+    lib.mkOption {
+      type = lib.types.listOf bindSubmodule;
+      default = defaultBinds;
+      defaultText = defaultBindsText;
+      example = lib.literalExpression example;
+      inherit description;
+    };
+
   modeOption =
     compositor: how:
     lib.mkOption {

@@ -69,11 +69,8 @@ in
       smoothly (`settings.ramp`) until it is released.
     '';
 
-    binds = lib.mkOption {
-      type = lib.types.listOf binds.bindSubmodule;
-      default = binds.defaultBinds;
-      defaultText = binds.defaultBindsText;
-      example = lib.literalExpression ''
+    binds = binds.bindsOption {
+      example = ''
         [
           { mods = [ "SUPER" ]; key = "XF86AudioRaiseVolume"; app = "vesktop"; action = "up"; amount = 2; }
           { mods = [ "SUPER" ]; key = "XF86AudioLowerVolume"; app = "vesktop"; action = "down"; amount = 2; }

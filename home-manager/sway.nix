@@ -65,11 +65,8 @@ in
       `nop audio-daemon mute APP`.
     '';
 
-    binds = lib.mkOption {
-      type = lib.types.listOf binds.bindSubmodule;
-      default = binds.defaultBinds;
-      defaultText = binds.defaultBindsText;
-      example = lib.literalExpression ''
+    binds = binds.bindsOption {
+      example = ''
         [
           { mods = [ "SUPER" ]; key = "XF86AudioRaiseVolume"; app = "@focused"; action = "up"; amount = 2; }
           { mods = [ "SUPER" ]; key = "XF86AudioLowerVolume"; app = "@focused"; action = "down"; amount = 2; }
