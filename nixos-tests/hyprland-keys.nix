@@ -135,15 +135,23 @@ in
   # Global shortcuts and @focused: the daemon starts with Hyprland's session target
   # (the module's default), after Hyprland imported HYPRLAND_INSTANCE_SIGNATURE into
   # the user manager, as a user's would.
-  nodes.ipc = hyprlandMachine {
-    imports = [ ../nix/examples/hyprland-ipc.nix ];
-    # The @focused windows play through it.
-    home.packages = [ audioDaemonTools ];
-    wayland.windowManager.hyprland = {
-      configType = "lua";
-      extraConfig = builtins.readFile ../tests/compositor/vm-extra.lua;
-    };
-  };
+  nodes.ipc = hyprlandMachine (
+    { pkgs, ... }:
+    {
+      imports = [ ../nix/examples/hyprland-ipc.nix ];
+      # On-screen feedback for the global shortcuts, shown by mako (D-Bus activated).
+      services.audio-daemon.settings.osd = "notify";
+      # audioDaemonTools: the @focused windows play through it.
+      home.packages = [
+        audioDaemonTools
+        pkgs.mako
+      ];
+      wayland.windowManager.hyprland = {
+        configType = "lua";
+        extraConfig = builtins.readFile ../tests/compositor/vm-extra.lua;
+      };
+    }
+  );
 
   testScript = builtins.readFile ./hyprland_keys.py + builtins.readFile ./hyprland_keys_test.py;
 }

@@ -235,6 +235,27 @@ class Keys:
             raise
         self.report(f"ok shortcuts: Hyprland lists the daemon's {len(ids)} global shortcuts")
 
+    def osd(self, server: str) -> None:
+        """A global-shortcut press shows the daemon's notification (the daemon's config
+        has "osd": "notify"): mako's list, read over the session bus, shows the new
+        level. `server` makes sure mako serves this session's bus."""
+        self.run(server, timeout=120)
+        self.reset()
+        self.press("volumeup")
+        self.state["sink"] = (55, False)
+        self.expect("raise (global sink-up) with the OSD on")
+        listing = (
+            "busctl --user -j call org.freedesktop.Notifications /fr/emersion/Mako"
+            " fr.emersion.Mako ListNotifications"
+        )
+        body = '"body":{"type":"s","data":"55%"}'
+        try:
+            self.m.wait_until_succeeds(self.sh(f"{listing} | grep -qF {shlex.quote(body)}"), timeout=30)
+        except Exception:
+            self.report(f"FAIL osd: no notification with 55% from the global shortcut: {self.run(listing + ' || true')}")
+            raise
+        self.report("ok osd: the global shortcut's change is on screen (mako lists the daemon's notification: 55%)")
+
     def focused_window(self, audioctl: str) -> dict[str, object]:
         reply = json.loads(self.run(f"{audioctl} get @focused --json"))
         window = reply.get("window")

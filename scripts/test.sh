@@ -5,6 +5,8 @@
 # Nix files' offline checks; on both stacks; then the compositor checks.
 #
 #   scripts/test.sh              everything: host stack, testing-root stack, compositors
+#   scripts/test.sh quick        the edit-test loop: fmt, clippy, unit and integration
+#                                tests on this machine's PipeWire (no VM, no testing root)
 #   scripts/test.sh host         this machine's PipeWire only (Debian 12: 0.3.65 / WirePlumber 0.4.13)
 #   scripts/test.sh testing      the users' stack only: PipeWire 1.6 / WirePlumber 0.5 in a
 #                                Debian testing root (scripts/testing-root.sh, which runs
@@ -16,9 +18,16 @@ cd "$(dirname "$0")/.."
 mode=${1:-all}
 case "$mode" in
   all | host) ;;
+  quick)
+    scripts/setup-debian.sh
+    cargo fmt --check
+    cargo clippy --all-targets -- -D warnings
+    cargo build --workspace --bins
+    exec cargo test --workspace --all-targets
+    ;;
   testing) exec scripts/testing-root.sh test ;;
   compositors) exec scripts/compositor-tests.sh ;;
-  *) echo "usage: $0 [all|host|testing|compositors]" >&2 && exit 2 ;;
+  *) echo "usage: $0 [all|quick|host|testing|compositors]" >&2 && exit 2 ;;
 esac
 # The testing root has its packages already (and no Nix).
 [ -n "${AUDIO_DAEMON_IN_TESTING_ROOT:-}" ] || scripts/setup-debian.sh

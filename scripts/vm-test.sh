@@ -6,7 +6,7 @@
 # ipc example; keys pressed through QEMU's monitor, volumes checked with wpctl in the
 # guest. See tests/compositor/vm_test.py.
 #
-#   scripts/vm-test.sh          (root; installs qemu-system-x86 when missing)
+#   scripts/vm-test.sh          (root; QEMU 11 comes from the testing root)
 #
 # The VM's initramfs (the root's initramfs-tools with only the virtio/9p modules and
 # the project mount) is cached next to the root, keyed by the root, the kernel and
@@ -18,10 +18,6 @@ cd "$project"
 . scripts/lib/compositor.sh
 start=$SECONDS
 
-if ! command -v qemu-system-x86_64 >/dev/null; then
-  echo "== installing qemu-system-x86"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends qemu-system-x86 >/dev/null
-fi
 scripts/testing-root.sh build
 root=$(scripts/testing-root.sh path)
 cache=$(dirname "$root")
@@ -68,8 +64,11 @@ for config in hyprland.conf hyprland.lua hyprland-ipc.conf hyprland-ipc.lua; do
     cat "tests/compositor/vm-extra.${config##*.}"
   } >"$work/share/$config"
 done
-# The daemon's config registers the ipc binds' keys (the daemon runs with it throughout).
-real_paths "$golden/config-ipc.json" "$bin" >"$work/share/audio-daemon-config.json"
+# The daemon's config registers the ipc binds' keys (the daemon runs with it throughout);
+# feedback on, for the global shortcut's notification.
+real_paths "$golden/config-ipc.json" "$bin" |
+  python3 -c 'import json, sys; c = json.load(sys.stdin); c["osd"] = "notify"; print(json.dumps(c, indent=2))' \
+    >"$work/share/audio-daemon-config.json"
 
 # The root must stay while the VM reads it (testing-root.sh replaces roots only
 # when nobody holds use.lock).

@@ -5,8 +5,9 @@ use crate::memory::writer::{Saver, Writer};
 use crate::memory::{self, Memory};
 use crate::osd;
 use crate::protocol::Event;
-use crate::pw::{Command, PipewireThread};
-use crate::server::{self, slots, BindError, Hub, Listener};
+use crate::pw::PipewireThread;
+use crate::server::{self, slots, BindError, Listener};
+use crate::service::Service;
 use crate::waybar;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use smol::future::FutureExt;
@@ -144,33 +145,33 @@ pub fn run(opts: Options) -> Result<(), StartError> {
     let key_config = config.clone();
     let pw =
         PipewireThread::spawn(config, memory, saver, events_tx).map_err(StartError::Pipewire)?;
-    let hub = Hub::new(pw, waybar, connection_cap());
     eprintln!(
         "audio-daemon {}: listening on {}",
         env!("CARGO_PKG_VERSION"),
         listener.path().display()
     );
 
+    // From the top down: the entrances (the socket, the compositor's keys) hand every
+    // request to the one service, which hands it on to the PipeWire thread.
     let ex = Rc::new(smol::LocalExecutor::new());
-    let _ = hub.osd.set(osd::Feedback::spawn(&ex, osd_settings));
-    let keys = crate::keys::Keys::new(hub.clone(), ex.clone(), &key_config);
-    crate::compositor::start(&ex, hub.clone(), keys.clone());
-    // PipeWire events to subscribers, waybar and (for other mixers' changes) the OSD.
+    let feedback = osd::Feedback::spawn(&ex, osd_settings);
+    let service = Service::new(Box::new(pw), ex.clone(), feedback, waybar);
+    let keys = crate::keys::Keys::new(service.clone(), ex.clone(), &key_config);
+    let compositor = crate::compositor::start(&ex, service.clone(), keys.clone());
+    // PipeWire's events: to subscribers, waybar and (other mixers' changes) the OSD.
     ex.spawn({
-        let hub = hub.clone();
+        let service = service.clone();
         async move {
             while let Ok(ev) = events_rx.recv().await {
-                hub.publish(&ev);
-                if let Some(o) = hub.osd.get() {
-                    o.event(&ev);
-                }
+                service.publish(&ev);
             }
         }
     })
     .detach();
-    // SIGHUP: reload; a bad file keeps the running config.
+    // SIGHUP: reload; a bad file keeps the running config. The new settings are pushed
+    // down: to the keys, to the compositor's shortcut registrations, to the service.
     ex.spawn({
-        let hub = hub.clone();
+        let service = service.clone();
         let opts = opts.clone();
         async move {
             loop {
@@ -181,12 +182,9 @@ pub fn run(opts: Options) -> Result<(), StartError> {
                 let loaded = load_on_own_thread(&opts).await;
                 match loaded {
                     Ok(config) => {
-                        hub.waybar.set_offset(config.waybar_signal);
                         keys.set_config(&config);
-                        if let Some(o) = hub.osd.get() {
-                            o.configure(osd::Settings::of(&config));
-                        }
-                        hub.send(Command::SetConfig(Box::new(config)));
+                        compositor.set_keys(keys.described());
+                        service.configure(&config);
                         eprintln!("audio-daemon: configuration reloaded");
                     }
                     Err(e) => {
@@ -197,15 +195,20 @@ pub fn run(opts: Options) -> Result<(), StartError> {
         }
     })
     .detach();
-    ex.spawn(server::serve(listener.clone(), hub.clone(), ex.clone()))
-        .detach();
+    ex.spawn(server::serve(
+        listener.clone(),
+        service.clone(),
+        connection_cap(),
+        ex.clone(),
+    ))
+    .detach();
 
     smol::block_on(ex.run(wait_signal(&term).or(wait_signal(&int))));
     eprintln!("audio-daemon: shutting down");
-    // The detached tasks keep the listener and the hub alive until the process exits,
-    // so remove the socket and stop the PipeWire thread explicitly.
+    // The detached tasks keep the listener and the service alive until the process
+    // exits, so remove the socket and stop the PipeWire thread explicitly.
     let _ = std::fs::remove_file(listener.path());
-    hub.send(Command::Shutdown);
+    service.shutdown();
     // The PipeWire thread hands over its last change and drops its sender on Shutdown.
     if let Some(w) = writer {
         w.finish(SAVE_TIMEOUT);

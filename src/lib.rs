@@ -16,7 +16,7 @@ pub mod osd;
 pub mod procs;
 pub mod pw;
 pub mod server;
-pub mod shortcuts;
+pub mod service;
 pub mod state;
 pub mod volume;
 pub mod waybar;

@@ -10,14 +10,12 @@
 //! compositor is untrusted input: bounded, parsed with defaults, never a panic.
 
 pub mod hyprland;
-pub mod nop;
+pub mod shortcuts;
 pub mod sway;
 
-use crate::keys::Keys;
-use crate::pw::Command;
-use crate::server::Hub;
+use crate::keys::{CommandError, KeyCommand, Keys};
+use crate::service::Service;
 use crate::state::Focus;
-use nop::KeyCommand;
 use smol::Timer;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -31,11 +29,7 @@ pub const RETRY: Duration = Duration::from_secs(1);
 pub enum Output {
     Focus(Focus),
     /// A binding's `nop audio-daemon …` command (or why it is not a valid one).
-    Command(Result<KeyCommand, nop::NopError>),
-}
-
-pub(crate) fn nop_command(command: &str) -> Option<Result<KeyCommand, nop::NopError>> {
-    nop::parse(command)
+    Command(Result<KeyCommand, CommandError>),
 }
 
 /// The compositor named in the environment.
@@ -79,36 +73,58 @@ impl Kind {
     }
 }
 
+/// What the daemon keeps of the compositor connection, to push reloads down to it.
+#[derive(Default)]
+pub struct Compositor {
+    /// Hyprland's global shortcuts, when the daemon registers them.
+    shortcuts: Option<shortcuts::Handle>,
+}
+
+impl Compositor {
+    /// A reload: registers exactly these (id, description) keys from now on.
+    pub fn set_keys(&self, keys: Vec<(String, String)>) {
+        if let Some(h) = &self.shortcuts {
+            h.set_keys(keys);
+        }
+    }
+}
+
 /// Starts following the compositor the environment names, if any: focus facts go to
-/// the PipeWire thread, bound commands to `keys`.
-pub fn start(ex: &Rc<smol::LocalExecutor<'static>>, hub: Rc<Hub>, keys: Rc<Keys>) {
+/// the request service, bound commands and shortcut presses to `keys`.
+pub fn start(
+    ex: &Rc<smol::LocalExecutor<'static>>,
+    service: Rc<Service>,
+    keys: Rc<Keys>,
+) -> Compositor {
     let Some(kind) = Kind::detect(|k| std::env::var(k).ok()) else {
         eprintln!(
             "audio-daemon: no compositor named in the environment (HYPRLAND_INSTANCE_SIGNATURE, \
              SWAYSOCK): @focused and compositor keys are off"
         );
-        return;
+        return Compositor::default();
     };
-    hub.send(Command::Focus(Focus::Lost {
+    service.focus(Focus::Lost {
         compositor: kind.name(),
-    }));
+    });
+    let mut compositor = Compositor::default();
     if let Kind::Hyprland {
         runtime_dir,
         signature,
     } = &kind
     {
-        start_shortcuts(ex, runtime_dir, signature, &keys);
+        compositor.shortcuts = start_shortcuts(ex, runtime_dir, signature, &keys);
     }
     ex.spawn(follow(kind, move |o| match o {
         Output::Focus(f) => {
             if matches!(f, Focus::Lost { .. }) {
                 keys.release_all();
             }
-            hub.send(Command::Focus(f));
+            service.focus(f);
         }
         Output::Command(c) => keys.command(c, Instant::now()),
     }))
     .detach();
+    compositor
 }
 
 /// Registers the configured keys as Hyprland global shortcuts and feeds their presses
@@ -118,27 +134,31 @@ fn start_shortcuts(
     runtime_dir: &std::path::Path,
     signature: &str,
     keys: &Rc<Keys>,
-) {
-    match crate::shortcuts::spawn(
+) -> Option<shortcuts::Handle> {
+    match shortcuts::spawn(
         runtime_dir.to_owned(),
         signature.to_owned(),
         keys.described(),
     ) {
         Ok((handle, events)) => {
-            keys.set_shortcuts(handle);
             let keys = keys.clone();
             ex.spawn(async move {
                 while let Ok(ev) = events.recv().await {
-                    if ev.pressed {
-                        keys.press(&ev.id, ev.at);
+                    let cmd = if ev.pressed {
+                        KeyCommand::Press(ev.id)
                     } else {
-                        keys.release(&ev.id, ev.at);
-                    }
+                        KeyCommand::Release(ev.id)
+                    };
+                    keys.command(Ok(cmd), ev.at);
                 }
             })
             .detach();
+            Some(handle)
         }
-        Err(e) => eprintln!("audio-daemon: cannot start the global shortcuts thread: {e}"),
+        Err(e) => {
+            eprintln!("audio-daemon: cannot start the global shortcuts thread: {e}");
+            None
+        }
     }
 }
 

@@ -218,7 +218,7 @@ impl Tracker {
                     return Ok(out);
                 };
                 if ev.change == "run" {
-                    if let Some(cmd) = super::nop_command(&ev.binding.command) {
+                    if let Some(cmd) = crate::keys::command::parse(&ev.binding.command) {
                         out.push(Output::Command(cmd));
                     }
                 }

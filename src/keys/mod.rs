@@ -2,20 +2,23 @@
 //! `nop audio-daemon up vesktop`) and held keys (Hyprland global shortcuts, sway
 //! `press`/`release` binds) that ramp while held.
 //!
-//! Requests go to the PipeWire thread like a client's, so coalescing applies: a ramp
-//! tick only moves each stream's target and at most one `set_param` per stream is in
-//! flight. Nobody waits for the replies (a key has no one to answer); a small task per
-//! request logs a failure, once per distinct message in a row, so a held key on an app
-//! without streams does not flood the journal.
+//! An entrance like the socket: every request, a ramp's updates included, goes to the
+//! one request service (`service`), which has all of a request's side effects (the
+//! OSD, logging a failure). Requests reach the PipeWire thread like a client's, so
+//! coalescing applies: a ramp tick only moves each stream's target and at most one
+//! `set_param` per stream is in flight. The compositors (`compositor`) sit above and
+//! only translate their events into [`KeyCommand`]s; a reload pushes new keys down
+//! ([`Keys::set_config`]).
 
+pub mod command;
 pub mod ramp;
 
-use crate::compositor::nop::{KeyCommand, NopError};
+pub use command::{CommandError, KeyCommand};
+
 use crate::config::keys::{Hold, Key, RampConfig};
 use crate::config::Config;
 use crate::protocol::Request;
-use crate::pw::Command;
-use crate::server::Hub;
+use crate::service::Service;
 use ramp::Ramp;
 use smol::channel::{Receiver, Sender};
 use smol::future::FutureExt;
@@ -27,7 +30,7 @@ use std::time::Instant;
 
 /// The keys of the current config, and the ones held right now.
 pub struct Keys {
-    hub: Rc<Hub>,
+    service: Rc<Service>,
     ex: Rc<smol::LocalExecutor<'static>>,
     keys: RefCell<BTreeMap<String, Key>>,
     ramp: RefCell<RampConfig>,
@@ -35,22 +38,21 @@ pub struct Keys {
     /// from a later one of the same key (press, release, press again).
     held: RefCell<HashMap<String, (u64, Sender<Instant>)>>,
     presses: std::cell::Cell<u64>,
-    last_error: RefCell<String>,
-    /// Hyprland's global shortcuts, when the daemon registers them (see `shortcuts`).
-    shortcuts: RefCell<Option<crate::shortcuts::Handle>>,
 }
 
 impl Keys {
-    pub fn new(hub: Rc<Hub>, ex: Rc<smol::LocalExecutor<'static>>, config: &Config) -> Rc<Keys> {
+    pub fn new(
+        service: Rc<Service>,
+        ex: Rc<smol::LocalExecutor<'static>>,
+        config: &Config,
+    ) -> Rc<Keys> {
         let k = Rc::new(Keys {
-            hub,
+            service,
             ex,
             keys: RefCell::default(),
             ramp: RefCell::new(config.ramp),
             held: RefCell::default(),
             presses: Default::default(),
-            last_error: RefCell::default(),
-            shortcuts: RefCell::default(),
         });
         k.set_config(config);
         k
@@ -64,9 +66,6 @@ impl Keys {
             .map(|(id, k)| (id.as_str().to_owned(), k.clone()))
             .collect();
         *self.ramp.borrow_mut() = config.ramp;
-        if let Some(h) = self.shortcuts.borrow().as_ref() {
-            h.set_keys(self.described());
-        }
     }
 
     /// (id, description) of every key, for registering them as global shortcuts.
@@ -78,13 +77,8 @@ impl Keys {
             .collect()
     }
 
-    /// Keeps the shortcut registrations in step with the config from now on.
-    pub fn set_shortcuts(&self, handle: crate::shortcuts::Handle) {
-        *self.shortcuts.borrow_mut() = Some(handle);
-    }
-
     /// A bound command arrived at `at`.
-    pub fn command(self: &Rc<Self>, cmd: Result<KeyCommand, NopError>, at: Instant) {
+    pub fn command(self: &Rc<Self>, cmd: Result<KeyCommand, CommandError>, at: Instant) {
         match cmd {
             Ok(KeyCommand::Request(r)) => self.send(r),
             Ok(KeyCommand::Press(id)) => self.press(&id, at),
@@ -183,28 +177,13 @@ impl Keys {
         }
     }
 
-    /// Sends a request to the PipeWire thread; a failure is logged, not answered.
-    fn send(self: &Rc<Self>, request: Request) {
-        let (tx, rx) = smol::channel::bounded(1);
-        if !self.hub.send(Command::Request { request, reply: tx }) {
-            return;
-        }
-        let me = self.clone();
-        self.ex
-            .spawn(async move {
-                if let Ok(Err(e)) = rx.recv().await {
-                    me.log(format!("key: {e}"));
-                }
-            })
-            .detach();
+    /// A key's request: to the request service, which logs a failure (nobody waits).
+    fn send(&self, request: Request) {
+        self.service.submit(request);
     }
 
     fn log(&self, message: String) {
-        let mut last = self.last_error.borrow_mut();
-        if *last != message {
-            eprintln!("audio-daemon: {message}");
-            *last = message;
-        }
+        self.service.log(message);
     }
 }
 
@@ -217,3 +196,6 @@ fn describe(r: &Request) -> String {
         None => format!("audio-daemon: {} {app}", w.action),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -76,8 +76,8 @@ impl Settings {
     }
 }
 
-#[derive(Debug)]
-enum Origin {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
     /// A request to the daemon made this change.
     Daemon,
     /// An event: any change, whoever made it.
@@ -99,6 +99,15 @@ impl Feedback {
         let settings = Rc::new(RefCell::new(settings));
         ex.spawn(run(rx, settings.clone(), ex.clone())).detach();
         Feedback { tx, settings }
+    }
+
+    /// A `Feedback` without its task, for tests: what it would show arrives on the
+    /// receiver.
+    #[cfg(test)]
+    pub(crate) fn recording(settings: Settings) -> (Feedback, Receiver<(AppState, Origin)>) {
+        let (tx, rx) = smol::channel::unbounded();
+        let settings = Rc::new(RefCell::new(settings));
+        (Feedback { tx, settings }, rx)
     }
 
     /// A config reload.

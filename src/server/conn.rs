@@ -3,8 +3,8 @@
 use super::slots::{Activity, SlotGuard};
 use super::Hub;
 use crate::lines::{Line, LineReader};
-use crate::protocol::{self, Error, ErrorKind, Event, Reply, Request, Response, MAX_LINE};
-use smol::channel::{Receiver, Sender};
+use crate::protocol::{self, Error, ErrorKind, Event, Request, Response, MAX_LINE};
+use crate::service::Service;
 use smol::future::FutureExt;
 use smol::io::AsyncWriteExt;
 use smol::{Async, Timer};
@@ -43,8 +43,6 @@ enum Waited {
 pub(super) async fn connection(stream: Async<UnixStream>, hub: &Hub, slot: &SlotGuard) {
     let stream = Rc::new(stream);
     let mut lines = LineReader::new(ReadHalf(stream.clone()), MAX_LINE);
-    // One reply channel per connection: requests on a connection are answered in order.
-    let (tx, rx) = smol::channel::bounded::<Reply>(1);
     loop {
         slot.set(Activity::Idle(Instant::now()));
         let waited = async { Waited::Line(lines.next().await) }
@@ -66,9 +64,10 @@ pub(super) async fn connection(stream: Async<UnixStream>, hub: &Hub, slot: &Slot
             Ok(Line::Text(text)) => match Request::parse(&text) {
                 Ok(Request::Subscribe) => {
                     slot.set(Activity::Subscriber);
-                    return subscribe(&stream, hub, &tx, &rx).await;
+                    return subscribe(&stream, &hub.service).await;
                 }
-                Ok(req) => (hub.request(req, &tx, &rx).await, false),
+                // Requests on a connection are answered in order: one at a time.
+                Ok(req) => (hub.service.call(req).await, false),
                 Err(e) => (Err(e), false),
             },
             Ok(Line::NotUtf8) => (
@@ -102,16 +101,11 @@ pub(super) async fn connection(stream: Async<UnixStream>, hub: &Hub, slot: &Slot
 }
 
 /// Streams events: first every app's current state, then each change.
-async fn subscribe(
-    stream: &Async<UnixStream>,
-    hub: &Hub,
-    tx: &Sender<Reply>,
-    rx: &Receiver<Reply>,
-) {
+async fn subscribe(stream: &Async<UnixStream>, service: &Service) {
     let (etx, erx) = smol::channel::bounded::<Rc<str>>(SUBSCRIBER_QUEUE);
     // Register before taking the snapshot so no change falls between the two.
-    hub.subscribers.borrow_mut().push(etx);
-    let snapshot = hub.request(Request::List, tx, rx).await;
+    service.subscribe(etx);
+    let snapshot = service.call(Request::List).await;
     if write_line(stream, &protocol::reply_to_line(&Ok(Response::Subscribed)))
         .await
         .is_err()

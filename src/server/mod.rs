@@ -1,19 +1,19 @@
-//! The Unix socket: binding it safely, serving connections, and the event stream.
+//! The Unix socket, one entrance to the request service (`service`): binding it
+//! safely, serving connections, and the event stream.
 //!
 //! Every connection is its own task on one local executor, so a slow or silent client
 //! only ever holds up itself: reads have an idle timeout, writes a deadline, and a
-//! subscriber whose bounded queue fills up is dropped.
+//! subscriber whose bounded queue fills up is dropped. A connection only parses
+//! request lines, hands each request to the service and writes its reply.
 
 mod conn;
 pub mod slots;
 
-use crate::protocol::{self, Error, ErrorKind, Event, Reply, Request, Response};
-use crate::pw::{self, Command, PipewireThread};
+use crate::protocol::{self, Error, ErrorKind};
+use crate::service::Service;
 use conn::{connection, write_line};
 use slots::Slots;
-use smol::channel::{Receiver, Sender, TrySendError};
 use smol::{Async, Timer};
-use std::cell::RefCell;
 use std::fmt;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
@@ -165,72 +165,9 @@ fn peer_uid(stream: &UnixStream) -> std::io::Result<libc::uid_t> {
 }
 
 /// What the connection tasks share.
-pub struct Hub {
-    pw: PipewireThread,
-    subscribers: RefCell<Vec<Sender<Rc<str>>>>,
+struct Hub {
+    service: Rc<Service>,
     slots: Rc<Slots>,
-    pub waybar: crate::waybar::Signaller,
-    /// On-screen feedback, set once the executor runs (see `daemon.rs`).
-    pub osd: std::cell::OnceCell<crate::osd::Feedback>,
-}
-
-impl Hub {
-    /// `max_connections`: see [`slots::cap_for_limit`].
-    pub fn new(
-        pw: PipewireThread,
-        waybar: crate::waybar::Signaller,
-        max_connections: usize,
-    ) -> Rc<Hub> {
-        Rc::new(Hub {
-            pw,
-            subscribers: RefCell::new(Vec::new()),
-            slots: Slots::new(max_connections),
-            waybar,
-            osd: std::cell::OnceCell::new(),
-        })
-    }
-
-    pub fn send(&self, cmd: Command) -> bool {
-        self.pw.send(cmd).is_ok()
-    }
-
-    /// Asks the PipeWire thread and waits for its answer.
-    async fn request(&self, request: Request, tx: &Sender<Reply>, rx: &Receiver<Reply>) -> Reply {
-        let changes = request.changes_volume();
-        let sent = self.pw.send(Command::Request {
-            request,
-            reply: tx.clone(),
-        });
-        if sent.is_err() {
-            return pw::unavailable();
-        }
-        let reply = rx.recv().await.unwrap_or_else(|_| pw::unavailable());
-        if let (true, Ok(Response::App(state)), Some(osd)) = (changes, &reply, self.osd.get()) {
-            osd.daemon_changed(state);
-        }
-        reply
-    }
-
-    /// Passes an event from PipeWire to every subscriber; drops those that fell behind.
-    pub fn publish(&self, event: &Event) {
-        if matches!(event, Event::App(_)) {
-            self.waybar.notify();
-        }
-        if self.subscribers.borrow().is_empty() {
-            return;
-        }
-        let line: Rc<str> = event.to_line().into();
-        self.subscribers
-            .borrow_mut()
-            .retain(|s| match s.try_send(line.clone()) {
-                Ok(()) => true,
-                Err(TrySendError::Full(_)) => {
-                    eprintln!("audio-daemon: dropping a subscriber that stopped reading");
-                    false
-                }
-                Err(TrySendError::Closed(_)) => false,
-            });
-    }
 }
 
 /// Pause after an `accept` failure that cannot be fixed by closing an idle connection.
@@ -255,8 +192,17 @@ fn once(flag: &mut bool, msg: impl FnOnce() -> String) {
     }
 }
 
-/// Accepts connections forever.
-pub async fn serve(listener: Rc<Listener>, hub: Rc<Hub>, ex: Rc<smol::LocalExecutor<'static>>) {
+/// Accepts connections forever; `max_connections`: see [`slots::cap_for_limit`].
+pub async fn serve(
+    listener: Rc<Listener>,
+    service: Rc<Service>,
+    max_connections: usize,
+    ex: Rc<smol::LocalExecutor<'static>>,
+) {
+    let hub = Rc::new(Hub {
+        service,
+        slots: Slots::new(max_connections),
+    });
     // SAFETY: getuid cannot fail.
     let me = unsafe { libc::getuid() };
     let mut logged = Logged::default();

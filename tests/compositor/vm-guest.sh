@@ -40,3 +40,13 @@ stop_hyprland() {
   # Gone, or a zombie that init has not reaped yet.
   wait_for "Hyprland to exit" 60 bash -c "! kill -0 $pid 2>/dev/null || grep -q '^[0-9]* (.*) Z' /proc/$pid/stat"
 }
+
+# start_mako: mako on the running Hyprland's display (once per Hyprland: it exits with
+# its display), serving the session bus; waits until it owns the notifications name.
+start_mako() {
+  local display
+  display=$(hyprctl instances -j | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["wl_socket"])')
+  busctl --user list 2>/dev/null | grep -q '^org.freedesktop.Notifications ' ||
+    WAYLAND_DISPLAY=$display setsid -f mako --default-timeout 0 </dev/null >"$LOGS/mako.log" 2>&1
+  wait_for "mako on the session bus" 60 bash -c "busctl --user list | grep -q '^org.freedesktop.Notifications '"
+}

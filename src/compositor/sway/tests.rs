@@ -1,7 +1,7 @@
 //! sway IPC decoding: framing, events, and what they mean for the focus.
 
 use super::*;
-use crate::compositor::nop::KeyCommand;
+use crate::keys::KeyCommand;
 use crate::protocol::Request;
 
 fn header(bytes: &[u8]) -> Result<(u32, u32), SwayError> {

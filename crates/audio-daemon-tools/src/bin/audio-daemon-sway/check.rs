@@ -70,7 +70,15 @@ pub fn run(bin_dir: &Path, golden: Option<&Golden>) -> Result<(), String> {
         }
     }
     let mut d = Desk::start(bin_dir, &binds(&bin_dir.join("audioctl"), &generated))?;
-    d.start_daemon(golden.map_or("{}", |g| &g.daemon))?;
+    // With the generated config, feedback on: the generated keys must show it as an
+    // `audioctl` request does (mako is the notification server, read with makoctl's
+    // ListNotifications call).
+    let _mako = match golden {
+        Some(_) => Some(d.s.mako(&d.display.clone())?),
+        None => None,
+    };
+    let daemon_config = golden.map(|g| with_osd(&g.daemon)).transpose()?;
+    d.start_daemon(daemon_config.as_deref().unwrap_or("{}"))?;
     let h = bin_dir.join("audio-daemon-streams");
     // w1 plays from its own child (foot runs the helper); w2 from a grandchild, as
     // Chromium and Electron apps do (foot runs sh, which runs the helper and stays).
@@ -193,6 +201,7 @@ pub fn run(bin_dir: &Path, golden: Option<&Golden>) -> Result<(), String> {
                 d.set_wpctl(sink, 50.0)?;
                 d.wtype(&["-k", "XF86AudioRaiseVolume"])?;
                 d.expect_wpctl(sink, 55.0, "sink up by the generated bind")?;
+                notified(&d, "55%")?;
                 d.wtype(&["-k", "XF86AudioLowerVolume"])?;
                 d.expect_wpctl(sink, 50.0, "sink down by the generated bind")
             },
@@ -236,6 +245,43 @@ pub fn run(bin_dir: &Path, golden: Option<&Golden>) -> Result<(), String> {
 /// daemon's step) at the press, then the daemon's default ramp from its delay until
 /// the release, timed by sway's own binding events; the sink must end within one step
 /// of that and stay there.
+/// The daemon config with `"osd": "notify"` added.
+fn with_osd(config: &str) -> Result<String, String> {
+    let mut v: serde_json::Value =
+        serde_json::from_str(config).map_err(|e| format!("the golden daemon config: {e}"))?;
+    v["osd"] = "notify".into();
+    Ok(v.to_string())
+}
+
+/// Waits until mako shows a notification of the daemon's with `body`, and checks that
+/// it is the only one for its app (a held key's updates replace it in place).
+fn notified(d: &Desk, body: &str) -> Result<(), String> {
+    let ours = || -> Vec<serde_json::Value> {
+        d.s.mako_notifications()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| n["app-name"] == "audio-daemon")
+            .collect()
+    };
+    wait_until(
+        Duration::from_secs(10),
+        &format!("mako to show the daemon's notification {body:?}"),
+        || ours().iter().any(|n| n["body"] == body),
+    )
+    .map_err(|e| format!("{e}; mako lists {:?}", ours()))?;
+    let list = ours();
+    let summary = &list
+        .iter()
+        .find(|n| n["body"] == body)
+        .ok_or(format!("gone again: mako lists {list:?}"))?["summary"];
+    let of_sink = list.iter().filter(|n| n["summary"] == *summary).count();
+    (of_sink == 1).then_some(()).ok_or(format!(
+        "one notification for {summary} expected, mako lists {list:?}"
+    ))?;
+    println!("     mako shows {summary}: {body:?}");
+    Ok(())
+}
+
 fn held_sink_key(d: &Desk) -> Result<(), String> {
     const STEP: f64 = 5.0;
     let sink = d.s.sink_id;
@@ -271,5 +317,8 @@ fn held_sink_key(d: &Desk) -> Result<(), String> {
         .then_some(())
         .ok_or(format!(
             "held {held:.3} s: sink at {end} %, not within {STEP} of {expected:.1} %"
-        ))
+        ))?;
+    // The ramp's updates went through the request service too: one notification,
+    // replaced in place, showing where the ramp ended.
+    notified(d, &format!("{end:.0}%"))
 }

@@ -14,6 +14,8 @@ pub struct Desk {
     pub s: Session,
     pub sway_pid: u32,
     pub swaysock: PathBuf,
+    /// sway's Wayland display (`wayland-N`).
+    pub display: String,
     starts: u32,
 }
 
@@ -26,6 +28,7 @@ impl Desk {
             s,
             sway_pid: 0,
             swaysock: PathBuf::new(),
+            display: String::new(),
             starts: 0,
         };
         let conf = d.s.runtime_dir().join("sway.conf");
@@ -74,6 +77,7 @@ impl Desk {
         self.s.set_env("WAYLAND_DISPLAY", display);
         self.s.set_env("SWAYSOCK", sock);
         self.swaysock = sock.into();
+        self.display = display.to_owned();
         Ok(())
     }
 

@@ -13,7 +13,7 @@
 
 mod protocol;
 
-use crate::compositor::hyprland;
+use super::{hyprland, RETRY};
 use protocol::hyprland_global_shortcut_v1::{self as shortcut, HyprlandGlobalShortcutV1};
 use protocol::hyprland_global_shortcuts_manager_v1::HyprlandGlobalShortcutsManagerV1 as Manager;
 use std::collections::BTreeMap;
@@ -96,7 +96,7 @@ fn run(
         if logged.as_deref() != Some(e.as_str()) {
             eprintln!(
                 "audio-daemon: global shortcuts: {e}; retrying every {:?}",
-                crate::compositor::RETRY
+                RETRY
             );
             logged = Some(e);
         }
@@ -104,7 +104,7 @@ fn run(
             return;
         }
         // A retry pause on this thread's own time; nothing waits for it.
-        std::thread::sleep(crate::compositor::RETRY);
+        std::thread::sleep(RETRY);
         while let Ok(k) = ids.try_recv() {
             keys = k;
         }

@@ -1,9 +1,12 @@
-//! Commands bound in the compositor: `nop audio-daemon ACTION …` (sway).
+//! The key vocabulary: what a key bound in the compositor asks of the daemon, below
+//! every compositor (as niri's `Action` sits below its input and IPC).
 //!
-//! The words after `audio-daemon` are `audioctl`'s: `up APP [AMOUNT]`, `down APP
-//! [AMOUNT]`, `set APP PERCENT`, `mute APP [on|off|toggle]`, plus `press KEY` and
-//! `release KEY` for held keys (ids from the config's `keys`). A request is validated
-//! by the same code as a socket request, so a binding can do nothing a client cannot.
+//! sway binds `nop audio-daemon ACTION …` ([`parse`]); the words after `audio-daemon`
+//! are `audioctl`'s: `up APP [AMOUNT]`, `down APP [AMOUNT]`, `set APP PERCENT`,
+//! `mute APP [on|off|toggle]`, plus `press KEY` and `release KEY` for held keys (ids
+//! from the config's `keys`), which is also what a Hyprland global shortcut's pressed
+//! and released events become. A request is validated by the same code as a socket
+//! request, so a binding can do nothing a client cannot.
 
 use crate::protocol::{self, MuteState, Request, WireRequest};
 use std::fmt;
@@ -22,7 +25,7 @@ pub enum KeyCommand {
 
 /// Why a command addressed to the daemon cannot be run.
 #[derive(Debug, Clone, PartialEq)]
-pub enum NopError {
+pub enum CommandError {
     /// Longer than [`MAX_COMMAND`].
     TooLong,
     /// Not one of the forms the daemon knows.
@@ -33,45 +36,45 @@ pub enum NopError {
     Refused(protocol::Error),
 }
 
-impl fmt::Display for NopError {
+impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NopError::TooLong => write!(
+            CommandError::TooLong => write!(
                 f,
                 "a bound command over {MAX_COMMAND} bytes is not one of ours"
             ),
-            NopError::Usage(got) => write!(
+            CommandError::Usage(got) => write!(
                 f,
                 "expected `nop audio-daemon up|down APP [AMOUNT]`, `set APP PERCENT`, \
                  `mute APP [on|off|toggle]` or `press|release KEY`, got {got:?}"
             ),
-            NopError::NotANumber(s) => write!(f, "{s:?} is not a number"),
-            NopError::Refused(e) => write!(f, "{}", e.message),
+            CommandError::NotANumber(s) => write!(f, "{s:?} is not a number"),
+            CommandError::Refused(e) => write!(f, "{}", e.message),
         }
     }
 }
 
-impl std::error::Error for NopError {}
+impl std::error::Error for CommandError {}
 
-/// Parses a bound command. `None`: not addressed to the daemon. `Some(Err)`: addressed
-/// to it, but wrong.
-pub fn parse(command: &str) -> Option<Result<KeyCommand, NopError>> {
+/// Parses a sway binding's command. `None`: not addressed to the daemon. `Some(Err)`:
+/// addressed to it, but wrong.
+pub fn parse(command: &str) -> Option<Result<KeyCommand, CommandError>> {
     let mut words = command.split_whitespace();
     if words.next() != Some("nop") || words.next() != Some("audio-daemon") {
         return None;
     }
     if command.len() > MAX_COMMAND {
-        return Some(Err(NopError::TooLong));
+        return Some(Err(CommandError::TooLong));
     }
     let words: Vec<&str> = words.collect();
     Some(parse_words(&words))
 }
 
-fn parse_words(words: &[&str]) -> Result<KeyCommand, NopError> {
+fn parse_words(words: &[&str]) -> Result<KeyCommand, CommandError> {
     let number = |s: &str| {
         s.trim_end_matches('%')
             .parse::<f64>()
-            .map_err(|_| NopError::NotANumber(s.to_owned()))
+            .map_err(|_| CommandError::NotANumber(s.to_owned()))
     };
     let wire = |action: &str, app: &str, amount: Option<f64>, state: Option<MuteState>| {
         Request::try_from(WireRequest {
@@ -81,7 +84,7 @@ fn parse_words(words: &[&str]) -> Result<KeyCommand, NopError> {
             state,
         })
         .map(KeyCommand::Request)
-        .map_err(NopError::Refused)
+        .map_err(CommandError::Refused)
     };
     match words {
         [a @ ("up" | "down"), app] => wire(a, app, None, None),
@@ -92,13 +95,13 @@ fn parse_words(words: &[&str]) -> Result<KeyCommand, NopError> {
                 "on" => MuteState::On,
                 "off" => MuteState::Off,
                 "toggle" => MuteState::Toggle,
-                _ => return Err(NopError::Usage(format!("mute {app} {s}"))),
+                _ => return Err(CommandError::Usage(format!("mute {app} {s}"))),
             };
             wire("mute", app, None, Some(state))
         }
         ["press", key] => Ok(KeyCommand::Press((*key).to_owned())),
         ["release", key] => Ok(KeyCommand::Release((*key).to_owned())),
-        _ => Err(NopError::Usage(words.join(" "))),
+        _ => Err(CommandError::Usage(words.join(" "))),
     }
 }
 
@@ -177,6 +180,6 @@ mod tests {
             assert!(e.contains(needle), "{s}: {e}");
         }
         let long = format!("nop audio-daemon up {}", "a".repeat(MAX_COMMAND));
-        assert_eq!(parse(&long).unwrap().unwrap_err(), NopError::TooLong);
+        assert_eq!(parse(&long).unwrap().unwrap_err(), CommandError::TooLong);
     }
 }
