@@ -3,7 +3,7 @@
 # session on tty1 of both machines, and the key scenario runs as in the Debian VM
 # test (tests/compositor/vm_test.py): on `machine` with the module's exec binds
 # (hyprlang), on `ipc` with the ipc example's global shortcuts (Lua), @focused
-# included. Uses hyprland_keys.py's imports (json, shlex, Protocol) and Keys.
+# included. Uses hyprland_keys.py's imports (json, shlex, typing) and Keys.
 
 USER = "alice"
 UID = 1000
@@ -22,7 +22,7 @@ def as_user(command: str) -> str:
     return f"su -l {USER} --shell /bin/sh -c {shlex.quote(inner)}"
 
 
-class SessionMachine(KeyMachine, Protocol):
+class SessionMachine(KeyMachine, typing.Protocol):
     """A KeyMachine with systemd units (nixpkgs' driver)."""
 
     def wait_for_unit(self, unit: str, user: str | None = None, timeout: int = 900) -> None: ...

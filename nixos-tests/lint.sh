@@ -30,8 +30,33 @@ lint_script() {
   (cd "$dir" && python3 -m mypy --strict --no-error-summary --cache-dir "$dir/.mypy_cache" test_script.py)
 }
 
+# type_check NAME MACHINES FILE...: the driver's own type check of the FILEs as one
+# test script: its prepend (driver_prepend.py, a stand-in with the same imports), a
+# `NAME: Machine;` line per machine, the script, and mypy with the driver's flags.
+type_check() {
+  local name=$1 machines=$2 dir=$work/$1-driver m
+  shift 2
+  mkdir -p "$dir/test_driver"
+  cp "$here/driver_stub.pyi" "$dir/driver_stub.pyi"
+  : >"$dir/test_driver/__init__.pyi"
+  echo "from driver_stub import Machine as Machine" >"$dir/test_driver/machine.pyi"
+  echo "class Driver: ..." >"$dir/test_driver/driver.pyi"
+  echo "class VLan: ..." >"$dir/test_driver/vlan.pyi"
+  echo "class Logger: ..." >"$dir/test_driver/logger.pyi"
+  {
+    cat "$here/driver_prepend.py"
+    for m in $machines; do echo "$m: Machine;"; done
+    for f in "$@"; do cat "$here/$f"; done
+  } >"$dir/testScriptWithTypes"
+  echo "the driver's type check ($name): $*"
+  (cd "$dir" && python3 -m mypy --no-implicit-optional --pretty --no-color-output \
+    --no-error-summary --cache-dir "$dir/.mypy_cache" testScriptWithTypes)
+}
+
 lint_script default.nix "machine, start_all, subtest" test_script.py
 lint_script hyprland-keys.nix "ipc, machine, start_all, subtest" hyprland_keys.py hyprland_keys_test.py
+type_check default.nix "machine" test_script.py
+type_check hyprland-keys.nix "machine ipc" hyprland_keys.py hyprland_keys_test.py
 
 echo "bash -n nixos-tests/scenario.sh"
 bash -n "$here/scenario.sh"

@@ -62,6 +62,11 @@ scripts/check-protocol-docs.sh
 
 if [ -z "${AUDIO_DAEMON_IN_TESTING_ROOT:-}" ]; then
   echo "== Nix files"
+  # The NixOS tests' scripts: pyflakes, mypy --strict, and the type check nixpkgs'
+  # driver runs (its prepend, its flags).
+  python3 -m mypy --version >/dev/null 2>&1 && python3 -m pyflakes --version >/dev/null 2>&1 ||
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore mypy pyflakes
+  nixos-tests/lint.sh
   nix/check-parse.sh
   nix/check-hm-eval.sh
   nix/render-golden.sh

@@ -239,6 +239,7 @@ impl Ctx {
             requests: self.requests.get(),
             set_params: self.set_params.get(),
             waiting: self.replies.borrow().len() as u64,
+            rate_limit: state.rate_limit().map(|r| r.round() as u32),
         }
     }
 

@@ -218,6 +218,11 @@ impl State {
         self.synced_once = true;
     }
 
+    /// The configured pace: set_params per second and stream; None: unpaced.
+    pub fn rate_limit(&self) -> Option<f64> {
+        self.config.rate_limit
+    }
+
     /// Number of streams and devices tracked (for diagnostics and benchmarks).
     pub fn node_count(&self) -> usize {
         self.nodes.len()

@@ -1,7 +1,9 @@
 """A QEMU (TCG) VM booted from the Debian testing root, driven like nixpkgs' test driver
 drives its machines: `succeed`, `execute`, `wait_until_succeeds` run shell commands in
 the guest (through tests/compositor/vm-agent.py on the second serial port), and
-`send_key` / `send_monitor_command` go to QEMU's monitor (QMP, human monitor commands).
+`send_key` / `send_monitor_command` go to QEMU's human monitor, whose answer is
+returned as nixpkgs' driver returns it: the monitor's echo of the command and whatever
+QEMU said, up to and including its next `(qemu) ` prompt.
 The shared key scenario (nixos-tests/hyprland_keys.py) runs on either driver.
 
 The VM is one QEMU process, started with PR_SET_PDEATHSIG and killed by its PID in
@@ -49,7 +51,7 @@ class Machine:
         self.log = log
         self.proc = None
         self.ctl = None
-        self.qmp = None
+        self.monitor = None
         self._ctl_buf = b""
         self._next_id = 0
 
@@ -66,9 +68,8 @@ class Machine:
         self.log(f"qemu started, pid {self.proc.pid}")
         deadline = time.monotonic() + 30
         self.ctl = _connect(os.path.join(self.workdir, "ctl.sock"), deadline, self.proc)
-        self.qmp = _connect(os.path.join(self.workdir, "qmp.sock"), deadline, self.proc)
-        self._qmp_read()  # greeting
-        self._qmp({"execute": "qmp_capabilities"})
+        self.monitor = _connect(os.path.join(self.workdir, "monitor.sock"), deadline, self.proc)
+        self._monitor_read()  # the banner, up to the first prompt
         ready = self._ctl_read(time.monotonic() + boot_timeout)
         if not ready.get("ready"):
             raise GuestError(f"unexpected first line from the guest agent: {ready}")
@@ -78,7 +79,7 @@ class Machine:
             self.proc.kill()  # SIGKILL to this PID only
         if self.proc is not None:
             self.proc.wait()
-        for s in (self.ctl, self.qmp):
+        for s in (self.ctl, self.monitor):
             if s is not None:
                 s.close()
 
@@ -140,31 +141,17 @@ class Machine:
         return reply["out"]
 
     # QEMU's monitor -------------------------------------------------------------
-    def _qmp_read(self):
-        buf = b""
-        while not buf.endswith(b"\n"):
-            self.qmp.settimeout(30)
-            chunk = self.qmp.recv(65536)
+    def _monitor_read(self):
+        """Everything the monitor writes up to its next prompt."""
+        answer = b""
+        while not answer.endswith(b"(qemu) "):
+            self.monitor.settimeout(30)
+            chunk = self.monitor.recv(4096)
             if not chunk:
-                raise GuestError("QMP socket closed")
-            buf += chunk
-        return [json.loads(line) for line in buf.splitlines() if line.strip()]
-
-    def _qmp(self, msg):
-        self.qmp.sendall((json.dumps(msg) + "\n").encode())
-        while True:
-            for reply in self._qmp_read():
-                if "return" in reply:
-                    return reply["return"]
-                if "error" in reply:
-                    raise GuestError(f"QMP error for {msg}: {reply['error']}")
+                raise GuestError("QEMU's monitor socket closed")
+            answer += chunk
+        return answer.decode(errors="replace")
 
     def send_monitor_command(self, command):
-        return self._qmp(
-            {"execute": "human-monitor-command", "arguments": {"command-line": command}}
-        )
-
-    def send_key(self, keys):
-        out = self.send_monitor_command(f"sendkey {keys}")
-        if out.strip():
-            raise GuestError(f"sendkey {keys}: {out.strip()}")
+        self.monitor.sendall(f"{command}\n".encode())
+        return self._monitor_read()

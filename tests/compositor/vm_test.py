@@ -80,7 +80,7 @@ def qemu_argv(a):
         "-m", "3072", "-smp", str(a.smp), "-display", "none", "-no-reboot",
         "-serial", f"file:{a.work}/serial0.log",
         "-serial", f"unix:{a.work}/ctl.sock,server=on,wait=off",
-        "-qmp", f"unix:{a.work}/qmp.sock,server=on,wait=off",
+        "-monitor", f"unix:{a.work}/monitor.sock,server=on,wait=off",
         "-kernel", a.kernel, "-initrd", a.initrd,
         *fs,
         "-device", "virtio-gpu-pci",

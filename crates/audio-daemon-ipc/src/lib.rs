@@ -345,6 +345,11 @@ pub struct Stats {
     pub set_params: u64,
     /// Requests waiting for PipeWire to confirm right now.
     pub waiting: u64,
+    /// The configured pace (`rate_limit`): `set_param`s per second and stream after a
+    /// short burst, rounded; absent when unpaced. `audioctl latency` spaces its
+    /// requests by it, so that it times the daemon, not the pacer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
 }
 
 /// A successful answer.

@@ -256,6 +256,7 @@ fn replies_round_trip_and_are_flat() {
         requests: 10,
         set_params: 4,
         waiting: 0,
+        rate_limit: Some(60),
     };
     for r in [
         Ok(Response::Apps(vec![sample_app()])),

@@ -26,7 +26,7 @@ usage: audioctl [--socket PATH] [--json] COMMAND [--json]
   get APP                 print the app's volume
   list                    every app with its streams
   waybar APP [--follow]   one waybar JSON line; with --follow, one per change
-  latency APP [COUNT]     time COUNT get+set round trips (default 1000), print JSON
+  latency APP [COUNT]     time COUNT set round trips (default 300), print JSON
   stats                   daemon counters
   forget [APP]            drop APP's remembered volume (every app's without APP)
 
@@ -308,8 +308,20 @@ fn follow_once(path: &PathBuf, app: &str, out: &mut Printer) -> FollowEnd {
 }
 
 /// `latency APP [COUNT]`: alternating `set` requests on one connection, each answered
-/// only after PipeWire applied it.
+/// only after PipeWire applied it: the daemon's round trip. Requests are spaced by the
+/// daemon's pace (`rate_limit`, from `stats`; the gap is not timed): back to back, all
+/// but the first few would wait for the pacer, and the figure would be its period
+/// (16.7 ms at the default 60/s), not the daemon's round trip.
 fn latency(conn: &mut Conn, app: &str, count: usize) -> Result<ExitCode, String> {
+    let gap = match conn.call(&Request::Stats)? {
+        Ok(Response::Stats(s)) => s
+            .rate_limit
+            .filter(|&r| r > 0)
+            // A little over one period: the pacer's bucket has refilled by then.
+            .map(|r| Duration::from_secs_f64(1.05 / f64::from(r))),
+        Ok(_) => return Err("unexpected reply".into()),
+        Err(e) => return Err(e.message),
+    };
     let start = match conn.call(&Request::Get { app: app.into() })? {
         Ok(Response::App(s)) => s.volume.ok_or(format!("{app} has no streams"))?,
         Ok(_) => return Err("unexpected reply".into()),
@@ -318,6 +330,9 @@ fn latency(conn: &mut Conn, app: &str, count: usize) -> Result<ExitCode, String>
     let mut samples = Vec::with_capacity(count);
     for i in 0..count {
         let volume = if i % 2 == 0 { 40.0 } else { 45.0 };
+        if let (Some(gap), true) = (gap, i > 0) {
+            std::thread::sleep(gap);
+        }
         let t = Instant::now();
         let r = conn.call(&Request::Set {
             app: app.into(),
@@ -337,10 +352,11 @@ fn latency(conn: &mut Conn, app: &str, count: usize) -> Result<ExitCode, String>
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     let pick = |q: f64| us(samples[((samples.len() - 1) as f64 * q).round() as usize]);
     println!(
-        "{{\"count\":{count},\"median_us\":{:.1},\"p99_us\":{:.1},\"max_us\":{:.1}}}",
+        "{{\"count\":{count},\"median_us\":{:.1},\"p99_us\":{:.1},\"max_us\":{:.1},\"spaced_ms\":{:.1}}}",
         pick(0.5),
         pick(0.99),
-        us(*samples.last().expect("count > 0"))
+        us(*samples.last().expect("count > 0")),
+        gap.map_or(0.0, |g| g.as_secs_f64() * 1e3)
     );
     Ok(SUCCESS)
 }
@@ -469,7 +485,7 @@ fn run() -> ExitCode {
     let result = match args.as_slice() {
         ["waybar", app] => waybar_once(&mut conn, app),
         ["latency", app, rest @ ..] => match rest.first().map(|n| n.parse::<usize>()) {
-            None => latency(&mut conn, app, 1000),
+            None => latency(&mut conn, app, 300),
             Some(Ok(n)) if n > 0 => latency(&mut conn, app, n),
             Some(_) => return fail(USAGE_ERR, "COUNT must be a positive whole number"),
         },
