@@ -6,17 +6,58 @@
 //! the first change schedules a write `delay` later, and changes until then only replace
 //! the snapshot, so a held key writes about once per `delay`, with its final value.
 //!
-//! Nothing is lost at shutdown: when every sender is gone (the PipeWire thread drops its
-//! one on `Shutdown`), the thread writes what it still holds and ends, and
+//! The hand-over holds one snapshot, not a queue: a newer one replaces the one not yet
+//! taken. So while a write hangs (a frozen or dead file system), changes cost no memory
+//! beyond that one snapshot, and the write after the hang has the latest volumes.
+//!
+//! Nothing is lost at shutdown: when the [`Saver`] is dropped (the PipeWire thread drops
+//! it on `Shutdown`), the thread writes what it still holds and ends, and
 //! [`Writer::finish`] waits for that.
 
 use super::{file, Memory};
-use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Where the PipeWire thread sends snapshots of the remembered volumes.
-pub type Saver = Sender<Memory>;
+/// The one snapshot waiting to be written, and whether the saver is gone.
+#[derive(Default)]
+struct Pending {
+    latest: Option<Memory>,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Slot {
+    pending: Mutex<Pending>,
+    changed: Condvar,
+}
+
+impl Slot {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        // Poisoned only if a holder panicked, which aborts the daemon (panic = "abort").
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Where the PipeWire thread hands snapshots of the remembered volumes; dropping it
+/// makes the writer save what it holds and end.
+pub struct Saver(Arc<Slot>);
+
+impl Saver {
+    /// Replaces the snapshot waiting to be written (never blocks on the file system).
+    pub fn send(&self, memory: Memory) {
+        self.0.lock().latest = Some(memory);
+        self.0.changed.notify_one();
+    }
+}
+
+impl Drop for Saver {
+    fn drop(&mut self) {
+        self.0.lock().closed = true;
+        self.0.changed.notify_one();
+    }
+}
 
 /// Handle to the writer thread.
 pub struct Writer {
@@ -27,16 +68,17 @@ pub struct Writer {
 impl Writer {
     /// Starts the thread writing into `dir`; snapshots go into the returned sender.
     pub fn spawn(dir: PathBuf, delay: Duration) -> std::io::Result<(Writer, Saver)> {
-        let (tx, rx) = mpsc::channel();
+        let slot = Arc::new(Slot::default());
         let (done_tx, done) = mpsc::channel();
         let d = dir.clone();
+        let theirs = slot.clone();
         std::thread::Builder::new()
             .name("state-writer".into())
             .spawn(move || {
-                run(&d, delay, &rx);
+                run(&d, delay, &theirs, file::write_atomic);
                 let _ = done_tx.send(());
             })?;
-        Ok((Writer { done, dir }, tx))
+        Ok((Writer { done, dir }, Saver(slot)))
     }
 
     /// Waits (at most `timeout`) until the last snapshot is written; call after every
@@ -52,23 +94,40 @@ impl Writer {
     }
 }
 
-fn run(dir: &std::path::Path, delay: Duration, rx: &Receiver<Memory>) {
-    let mut failing = false;
-    // Block until there is something to write; Err means every sender is gone.
-    while let Ok(mut latest) = rx.recv() {
-        let due = Instant::now() + delay;
-        let mut last = false;
-        loop {
-            match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
-                Ok(m) => latest = m,
-                Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => {
-                    last = true;
-                    break;
-                }
-            }
+/// Takes the next snapshot: waits for one, then `delay` more for newer ones (the
+/// throttle). `None`: the saver is gone and nothing is left to write. The flag says
+/// whether this is the last one.
+fn next(slot: &Slot, delay: Duration) -> Option<(Memory, bool)> {
+    let mut p = slot.lock();
+    while p.latest.is_none() && !p.closed {
+        p = slot.changed.wait(p).unwrap_or_else(|e| e.into_inner());
+    }
+    p.latest.as_ref()?;
+    let due = Instant::now() + delay;
+    while !p.closed {
+        let left = due.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
         }
-        match file::write_atomic(dir, &latest) {
+        p = slot
+            .changed
+            .wait_timeout(p, left)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+    }
+    let closed = p.closed;
+    p.latest.take().map(|m| (m, closed))
+}
+
+fn run(
+    dir: &Path,
+    delay: Duration,
+    slot: &Slot,
+    mut write: impl FnMut(&Path, &Memory) -> std::io::Result<()>,
+) {
+    let mut failing = false;
+    while let Some((latest, last)) = next(slot, delay) {
+        match write(dir, &latest) {
             Ok(()) if failing => {
                 failing = false;
                 eprintln!(
@@ -91,5 +150,75 @@ fn run(dir: &std::path::Path, delay: Duration, rx: &Receiver<Memory>) {
         if last {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::Remembered;
+
+    fn memory(volume: f64) -> Memory {
+        let mut m = Memory::default();
+        m.record(
+            "vesktop",
+            Remembered {
+                volume,
+                ratios: vec![1.0, 1.0],
+                muted: false,
+            },
+        );
+        m
+    }
+
+    /// A write that hangs (a frozen file system) holds at most one more snapshot, and
+    /// the write after it has the latest: 10,000 changes during the hang queue nothing.
+    #[test]
+    fn a_hung_write_keeps_one_pending_snapshot_not_a_queue() {
+        let slot = Arc::new(Slot::default());
+        let saver = Saver(slot.clone());
+        let (entered_tx, entered) = mpsc::channel();
+        let (release_tx, release) = mpsc::channel::<()>();
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let (s, w) = (slot.clone(), written.clone());
+        let writer = std::thread::spawn(move || {
+            run(Path::new("/unused"), Duration::ZERO, &s, |_, m| {
+                let _ = entered_tx.send(());
+                let _ = release.recv(); // the file system hangs until released
+                w.lock().unwrap().push(m.clone());
+                Ok(())
+            })
+        });
+        saver.send(memory(1.0));
+        entered.recv().unwrap(); // the first write hangs now
+        for i in 0..10_000 {
+            saver.send(memory(f64::from(i)));
+        }
+        assert!(slot.lock().latest.is_some(), "the latest change waits");
+        assert_eq!(slot.lock().latest.as_ref(), Some(&memory(9999.0)));
+        drop(saver);
+        release_tx.send(()).unwrap();
+        release_tx.send(()).unwrap();
+        writer.join().unwrap();
+        assert_eq!(*written.lock().unwrap(), vec![memory(1.0), memory(9999.0)]);
+    }
+
+    #[test]
+    fn dropping_the_saver_writes_what_is_left_and_ends() {
+        let slot = Arc::new(Slot::default());
+        let saver = Saver(slot.clone());
+        saver.send(memory(30.0));
+        drop(saver);
+        let mut written = Vec::new();
+        run(
+            Path::new("/unused"),
+            Duration::from_secs(60),
+            &slot,
+            |_, m| {
+                written.push(m.clone());
+                Ok(())
+            },
+        );
+        assert_eq!(written, vec![memory(30.0)]);
     }
 }

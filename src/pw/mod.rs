@@ -273,8 +273,8 @@ impl Ctx {
                 s.take_memory(),
             )
         };
-        if let (Some(m), Some(tx)) = (memory, self.saver.borrow().as_ref()) {
-            let _ = tx.send(m);
+        if let (Some(m), Some(saver)) = (memory, self.saver.borrow().as_ref()) {
+            saver.send(m);
         }
         if !actions.is_empty() {
             if let Some(conn) = self.conn.borrow().as_ref() {
