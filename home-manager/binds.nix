@@ -186,6 +186,50 @@ rec {
       ++ lib.optional (bind.amount != null) (toString bind.amount)
     );
 
+  # In ipc mode, two binds that do different things but get one key id (`my_app`
+  # and `my-app`) would make one key change the wrong app: an assertion, naming both.
+  collidingIds =
+    option: binds:
+    let
+      what = bind: { inherit (bind) app action amount; };
+      byId = lib.groupBy keyId binds;
+      clashes = lib.filterAttrs (_: bs: lib.length (lib.unique (map what bs)) > 1) byId;
+    in
+    lib.mapAttrsToList (id: bs: {
+      assertion = false;
+      message =
+        "services.audio-daemon.${option}: the binds "
+        + lib.concatMapStringsSep " and " describeBind (lib.unique bs)
+        + " get the same key id ${id} (in key ids `@` is dropped, `_` and `.` become `-`"
+        + " and case is ignored), so one key would act for both: rename one of the apps.";
+    }) clashes;
+
+  # For a compositor config that home-manager's compositor module does not write
+  # (a hand-written hyprland.conf or sway config): the binds go into a file under
+  # ~/.config/audio-daemon/ that the config sources, and the user says so with this
+  # option. Until then, a warning: without it, enabling the binds would change nothing
+  # and say nothing.
+  sourcedOption =
+    { compositor, files }:
+    lib.mkOption {
+      type = lib.types.bool;
+      default = false;
+      example = true;
+      description = ''
+        Whether your own ${compositor} config (written without home-manager's
+        ${compositor} module) reads the binds this module writes to
+        ${files}. Only used when that module is off; setting it silences
+        the warning that says the binds are not in use.
+      '';
+    };
+
+  unsourcedWarning =
+    { option, module, lines }:
+    "services.audio-daemon.${option}.enable: ${module}.enable is off, so home-manager writes"
+    + " no config for these binds to go in. They are in the file below; add to your config:\n"
+    + lib.concatStringsSep "\n" (map (l: "  " + l) lines)
+    + "\nthen set services.audio-daemon.${option}.sourced = true to silence this warning.";
+
   bindAssertions =
     option: binds:
     map (bind: {

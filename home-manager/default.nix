@@ -150,6 +150,13 @@ in
           cfg.systemd.target
         ];
         PartOf = [ cfg.systemd.target ];
+        # Restart=on-failure below brings a crashed daemon back after 5 s; a
+        # daemon that fails at every start (say, a config it cannot read)
+        # gives up after 5 starts within a minute instead of restarting
+        # forever (systemd's default burst, 5 in 10 s, is never reached
+        # with a 5 s pause). `systemctl --user reset-failed` starts over.
+        StartLimitIntervalSec = 60;
+        StartLimitBurst = 5;
         # A new config reloads (ExecReload: SIGHUP) instead of restarting,
         # which would drop every `audioctl waybar --follow` for a moment.
         X-Reload-Triggers = lib.mkIf (cfg.settings != { }) [ "${configFile}" ];
@@ -158,7 +165,18 @@ in
       Install.WantedBy = [ cfg.systemd.target ];
 
       Service = {
-        ExecStart = lib.getExe cfg.package;
+        # The generated file by its path in the home, not in the store: a non-default
+        # xdg.configHome is honoured, and the unit's text stays the same when only the
+        # settings change, so a switch reloads the daemon (X-Reload-Triggers) instead
+        # of restarting it. Without settings no file is written: the daemon's
+        # built-in defaults.
+        ExecStart = lib.escapeShellArgs (
+          [ (lib.getExe cfg.package) ]
+          ++ lib.optionals (cfg.settings != { }) [
+            "--config"
+            "${config.xdg.configHome}/audio-daemon/config.json"
+          ]
+        );
         ExecReload = "${lib.getExe' pkgs.coreutils "kill"} -HUP $MAINPID";
         Restart = "on-failure";
         RestartSec = "5s";

@@ -57,6 +57,26 @@ let
 
   stepBinds = lib.filter isStep cfg.hyprland.binds;
   muteBinds = lib.filter (bind: !isStep bind) cfg.hyprland.binds;
+
+  # The hyprlang binds, for home-manager's settings and for the file to source.
+  hyprlangSettings =
+    if ipc then
+      { bindl = map hyprlangGlobal cfg.hyprland.binds; }
+    else
+      {
+        bindel = map hyprlangBind stepBinds;
+        bindl = map hyprlangBind muteBinds;
+      };
+
+  # Without home-manager's Hyprland module (a hand-written config): the binds as
+  # files to `source` (hyprlang) or `dofile` (Lua), each line as the module renders it.
+  hmHyprland = config.wayland.windowManager.hyprland.enable or false;
+  confFile = "audio-daemon/hyprland-binds.conf";
+  luaFile = "audio-daemon/hyprland-binds.lua";
+  inXdg = file: "${config.xdg.configHome}/${file}";
+  toLuaLine = lib.generators.toLua { multiline = false; };
+  luaLine = bind: "hl.bind(${lib.concatMapStringsSep ", " toLuaLine (luaBind bind)._args})";
+  header = comment: "${comment} audio-daemon's key binds, written by home-manager (services.audio-daemon.hyprland).\n";
 in
 {
   options.services.audio-daemon.hyprland = {
@@ -68,6 +88,11 @@ in
       module adds to its config; holding an up/down key ramps the volume
       smoothly (`settings.ramp`) until it is released.
     '';
+
+    sourced = binds.sourcedOption {
+      compositor = "Hyprland";
+      files = "{file}`$XDG_CONFIG_HOME/${confFile}` (hyprlang: `source = ...`) and {file}`$XDG_CONFIG_HOME/${luaFile}` (Lua: `dofile(...)`)";
+    };
 
     binds = binds.bindsOption {
       example = ''
@@ -92,19 +117,36 @@ in
 
   config = lib.mkIf (cfg.enable && cfg.hyprland.enable) (
     lib.mkMerge [
-      { assertions = binds.bindAssertions "hyprland.binds" cfg.hyprland.binds; }
+      {
+        assertions =
+          binds.bindAssertions "hyprland.binds" cfg.hyprland.binds
+          ++ lib.optionals ipc (binds.collidingIds "hyprland.binds" cfg.hyprland.binds);
+      }
       (lib.mkIf ipc { services.audio-daemon.settings.keys = binds.daemonKeys cfg.hyprland.binds; })
-      (lib.mkIf (configType == "hyprlang" && !ipc) {
-        wayland.windowManager.hyprland.settings = {
-          bindel = map hyprlangBind stepBinds;
-          bindl = map hyprlangBind muteBinds;
-        };
-      })
-      (lib.mkIf (configType == "hyprlang" && ipc) {
-        wayland.windowManager.hyprland.settings.bindl = map hyprlangGlobal cfg.hyprland.binds;
+      # Whether or not home-manager's Hyprland module is on (when off, it writes
+      # nothing): conditioning these on its `enable` would make that option depend on
+      # them where the module is one freeform option (home-manager < 26.05).
+      (lib.mkIf (configType == "hyprlang") {
+        wayland.windowManager.hyprland.settings = hyprlangSettings;
       })
       (lib.mkIf (configType == "lua") {
         wayland.windowManager.hyprland.settings.bind = map luaBind cfg.hyprland.binds;
+      })
+      (lib.mkIf (!hmHyprland) {
+        xdg.configFile.${confFile}.text =
+          header "#" + lib.hm.generators.toHyprconf { attrs = hyprlangSettings; };
+        xdg.configFile.${luaFile}.text =
+          header "--" + lib.concatMapStrings (bind: luaLine bind + "\n") cfg.hyprland.binds;
+        warnings = lib.optional (!cfg.hyprland.sourced) (
+          binds.unsourcedWarning {
+            option = "hyprland";
+            module = "wayland.windowManager.hyprland";
+            lines = [
+              "source = ${inXdg confFile}          # hyprland.conf"
+              "dofile(\"${inXdg luaFile}\")   -- hyprland.lua"
+            ];
+          }
+        );
       })
     ]
   );

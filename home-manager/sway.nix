@@ -7,6 +7,7 @@
 {
   config,
   lib,
+  extendModules,
   ...
 }:
 let
@@ -49,8 +50,28 @@ let
       [ (lib.nameValuePair keys "exec ${shared.ctlCommand bind.action bind.app bind.amount}") ];
 
   ours = lib.listToAttrs (lib.concatMap entries cfg.sway.binds);
-  final = config.wayland.windowManager.sway.config.keybindings;
-  lost = lib.filter (k: (final.${k} or null) != ours.${k}) (lib.attrNames ours);
+
+  # Where the binds go: home-manager's `config.keybindings`; with `config = null`
+  # (a config written in `extraConfig` alone) its extraConfig, as `bindsym` lines;
+  # without home-manager's sway module, a file the user's config `include`s.
+  sway = config.wayland.windowManager.sway;
+  hmSway = sway.enable or false;
+  # Read from a second evaluation in which this part adds nothing: whether `config` is
+  # null decides whether this part defines it, and deciding a definition of an option
+  # from that option's own value is an infinite recursion (as for waybar's bars).
+  hmConfig =
+    hmSway
+    &&
+      (extendModules {
+        modules = [ { services.audio-daemon.sway.enable = lib.mkForce false; } ];
+      }).config.wayland.windowManager.sway.config != null;
+  bindsFile = "audio-daemon/sway-binds.conf";
+  bindsymLines = lib.concatStrings (lib.mapAttrsToList (keys: cmd: "bindsym ${keys} ${cmd}\n") ours);
+
+  final = sway.config.keybindings;
+  lost = lib.optionals hmConfig (
+    lib.filter (k: (final.${k} or null) != ours.${k}) (lib.attrNames ours)
+  );
 in
 {
   options.services.audio-daemon.sway = {
@@ -64,6 +85,11 @@ in
       smoothly (`settings.ramp`) until it is released; mute is
       `nop audio-daemon mute APP`.
     '';
+
+    sourced = binds.sourcedOption {
+      compositor = "sway";
+      files = "{file}`$XDG_CONFIG_HOME/${bindsFile}` (`include ...`)";
+    };
 
     binds = binds.bindsOption {
       example = ''
@@ -81,7 +107,10 @@ in
   };
 
   config = lib.mkIf (cfg.enable && cfg.sway.enable) {
-    assertions = binds.bindAssertions "sway.binds" cfg.sway.binds ++ [
+    assertions =
+      binds.bindAssertions "sway.binds" cfg.sway.binds
+      ++ lib.optionals ipc (binds.collidingIds "sway.binds" cfg.sway.binds)
+      ++ [
       {
         assertion = lost == [ ];
         message = ''
@@ -93,7 +122,18 @@ in
     ];
     # At option-default priority, as home-manager's own default keybindings: the two
     # merge, and a user's `lib.mkOptionDefault { ... }` merges with both.
-    wayland.windowManager.sway.config.keybindings = lib.mkOptionDefault ours;
+    wayland.windowManager.sway.config = lib.mkIf hmConfig { keybindings = lib.mkOptionDefault ours; };
+    wayland.windowManager.sway.extraConfig = lib.mkIf (hmSway && !hmConfig) (lib.mkAfter bindsymLines);
+    xdg.configFile.${bindsFile} = lib.mkIf (!hmSway) {
+      text = "# audio-daemon's key binds, written by home-manager (services.audio-daemon.sway).\n" + bindsymLines;
+    };
+    warnings = lib.optional (!hmSway && !cfg.sway.sourced) (
+      binds.unsourcedWarning {
+        option = "sway";
+        module = "wayland.windowManager.sway";
+        lines = [ "include ${config.xdg.configHome}/${bindsFile}" ];
+      }
+    );
     services.audio-daemon.settings.keys = lib.mkIf ipc (
       binds.daemonKeys (lib.filter ramps cfg.sway.binds)
     );

@@ -129,10 +129,18 @@ in
     assertions = [
       {
         assertion = !settingsAreAList;
-        message = ''
-          services.audio-daemon.waybar: programs.waybar.settings is a list of bars, but the
-          modules are added to a bar by name. Define it as an attribute set of bars, e.g.
-          programs.waybar.settings.${cfg.waybar.bar} = { ... }, or set services.audio-daemon.waybar.enable = false.'';
+        # `[ ]` is home-manager's default: most likely never set, not a list on purpose.
+        message =
+          if userSettings == [ ] then
+            ''
+              services.audio-daemon.waybar: programs.waybar.settings is not set, so home-manager
+              writes no waybar config for the modules to go in. Define the bar they go in, e.g.
+              programs.waybar.settings.${cfg.waybar.bar} = { ... }, or set services.audio-daemon.waybar.enable = false.''
+          else
+            ''
+              services.audio-daemon.waybar: programs.waybar.settings is a list of bars, but the
+              modules are added to a bar by name. Define it as an attribute set of bars, e.g.
+              programs.waybar.settings.${cfg.waybar.bar} = { ... }, or set services.audio-daemon.waybar.enable = false.'';
       }
       {
         assertion = settingsAreAList || lib.elem cfg.waybar.bar definedBars;

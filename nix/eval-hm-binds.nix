@@ -85,6 +85,39 @@ let
     }
   ];
   swayIpc = sway "ipc";
+  # A sway config written in `extraConfig` alone (`config = null`, which home-manager
+  # allows): the binds are appended to it as bindsym lines.
+  swayNull = evalHome [
+    (removeAttrs baseConfig [ "wayland" ])
+    {
+      wayland.windowManager.sway = {
+        enable = true;
+        config = null;
+        extraConfig = "output * bg #000000 solid_color";
+      };
+      services.audio-daemon.hyprland.enable = lib.mkForce false;
+      services.audio-daemon.sway = {
+        enable = true;
+        mode = "ipc";
+      };
+    }
+  ];
+  # No home-manager compositor module (hand-written hyprland.conf and sway config):
+  # the binds as files to source, and a warning until the user says they are sourced.
+  handWritten =
+    extra:
+    evalHome [
+      (removeAttrs baseConfig [ "wayland" ])
+      { services.audio-daemon.sway.enable = true; }
+      extra
+    ];
+  noModules = handWritten { };
+  noModulesSourced = handWritten {
+    services.audio-daemon.hyprland.sourced = true;
+    services.audio-daemon.sway.sourced = true;
+  };
+  ourWarnings = config: lib.filter (hasInfix "services.audio-daemon") config.warnings;
+  configText = config: file: config.xdg.configFile.${file}.text;
   swayKeys = config: config.wayland.windowManager.sway.config.keybindings;
   # home-manager writes sway's config through a checked text file (`source`); the
   # stand-in `pkgs.writeTextFile` keeps its text, the real one is read from the store.
@@ -178,6 +211,50 @@ let
         m: hasInfix "is set\nas a whole" m && hasInfix "--locked XF86AudioMute" m
       ) (failedAssertions swayReplaced)
     ))
+    (expectEq "no failed assertions for sway with config = null and without compositor modules" [ ] (
+      failedAssertions swayNull ++ failedAssertions noModules
+    ))
+    (expect "sway config = null: the user's extraConfig, then the nop bindsym lines" (
+      let
+        text = swayConfigText swayNull;
+      in
+      hasInfix "output * bg #000000 solid_color\n" text
+      && hasInfix "bindsym --locked Mod4+XF86AudioRaiseVolume nop audio-daemon press vesktop-up\n" text
+      && hasInfix "bindsym --release --locked Mod4+XF86AudioRaiseVolume nop audio-daemon release vesktop-up\n" text
+    ))
+    (expect "no compositor module: hyprland-binds.conf holds the hyprlang binds" (
+      hasInfix "bindel=SUPER, XF86AudioRaiseVolume, exec, ${audioctl} up vesktop\n" (
+        configText noModules "audio-daemon/hyprland-binds.conf"
+      )
+    ))
+    (expect "no compositor module: hyprland-binds.lua holds the Lua binds" (
+      hasInfix ''hl.bind("SUPER + XF86AudioRaiseVolume", (hl.dsp.exec_cmd("${audioctl} up vesktop")), { ["locked"] = true, ["repeating"] = true })''
+        (configText noModules "audio-daemon/hyprland-binds.lua")
+    ))
+    (expect "no compositor module: sway-binds.conf holds the bindsym lines" (
+      hasInfix "bindsym --locked Mod4+XF86AudioRaiseVolume exec ${audioctl} up vesktop\n" (
+        configText noModules "audio-daemon/sway-binds.conf"
+      )
+    ))
+    (expect "no compositor module: home-manager writes no hyprland.conf or sway config" (
+      !(noModules.xdg.configFile ? "hypr/hyprland.conf") && !(noModules.xdg.configFile ? "sway/config")
+    ))
+    (expect "no compositor module: a warning per compositor naming the line to add" (
+      let
+        w = ourWarnings noModules;
+      in
+      lib.length w == 2
+      && lib.any (hasInfix "source = /home/alice/.config/audio-daemon/hyprland-binds.conf") w
+      && lib.any (hasInfix ''dofile("/home/alice/.config/audio-daemon/hyprland-binds.lua")'') w
+      && lib.any (hasInfix "include /home/alice/.config/audio-daemon/sway-binds.conf") w
+    ))
+    (expectEq "sourced = true silences the warnings" [ ] (ourWarnings noModulesSourced))
+    (expectEq "with the compositor modules: no binds files, no warnings" [ [ ] [ ] ] [
+      (lib.filter (lib.hasInfix "-binds.") (
+        lib.attrNames swayIpc.xdg.configFile ++ lib.attrNames hyprlangIpc.xdg.configFile
+      ))
+      (ourWarnings swayIpc ++ ourWarnings hyprlangIpc)
+    ])
     (expect "sway config has the nop press and release bindsym lines" (
       lib.all (line: hasInfix line (swayConfigText swayIpc)) [
         "bindsym --locked Mod4+XF86AudioRaiseVolume nop audio-daemon press vesktop-up\n"

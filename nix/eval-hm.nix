@@ -61,6 +61,35 @@ let
     baseConfig
     { wayland.systemd.target = "sway-session.target"; }
   ];
+  # Apps whose key ids collide (`my_app`, `my-app` -> `my-app-up`).
+  collidingApps = mode: evalHome [
+    baseConfig
+    {
+      services.audio-daemon.settings.apps = {
+        my_app.match = [ { "application.name" = "one"; } ];
+        my-app.match = [ { "application.name" = "two"; } ];
+      };
+      services.audio-daemon.hyprland = {
+        inherit mode;
+        binds = [
+          {
+            key = "F1";
+            app = "my_app";
+            action = "up";
+          }
+          {
+            key = "F2";
+            app = "my-app";
+            action = "up";
+          }
+        ];
+      };
+    }
+  ];
+  customConfigHome = evalHome [
+    baseConfig
+    { xdg.configHome = "/home/alice/etc"; }
+  ];
   noService = evalHome [
     baseConfig
     { services.audio-daemon.systemd.enable = false; }
@@ -107,6 +136,8 @@ let
       };
     }
   ];
+  # programs.waybar.settings never set: home-manager's default, an empty list.
+  waybarUnset = evalHome [ (removeAttrs baseConfig [ "programs" ]) ];
   waybarNoBar = evalHome [
     baseConfig
     { services.audio-daemon.waybar.bar = "topBar"; }
@@ -254,16 +285,35 @@ let
     (expect "a list of waybar bars gets an assertion, not a merge error" (
       anyMessage (hasInfix "programs.waybar.settings is a list of bars") waybarList
     ))
+    (expect "waybar settings never set: an assertion saying so, not \"a list of bars\"" (
+      anyMessage (hasInfix "programs.waybar.settings is not set") waybarUnset
+      && !anyMessage (hasInfix "is a list of bars") waybarUnset
+    ))
     (expect "a waybar bar that is not defined gets an assertion naming the bars" (
       anyMessage (
         m: hasInfix ''waybar.bar is "topBar"'' m && hasInfix "(its bars: mainBar)" m
       ) waybarNoBar
     ))
 
+    (expect "ipc mode: two apps whose key ids collide get an assertion naming both" (
+      anyMessage (
+        m: hasInfix "the same key id my-app-up" m && hasInfix "F1 -> my_app" m && hasInfix "F2 -> my-app" m
+      ) (collidingApps "ipc")
+    ))
+    (expect "exec mode uses no key ids: the same apps are fine" (
+      !anyMessage (hasInfix "the same key id") (collidingApps "exec")
+    ))
+
     # systemd unit
-    (expectEq "ExecStart runs the daemon, no arguments" [
-      "${lib.getBin hyprlang.services.audio-daemon.package}/bin/audio-daemon"
+    (expectEq "ExecStart runs the daemon with the generated config's path in the home" [
+      "${lib.getBin hyprlang.services.audio-daemon.package}/bin/audio-daemon --config /home/alice/.config/audio-daemon/config.json"
     ] unit.Service.ExecStart)
+    (expectEq "ExecStart follows a non-default xdg.configHome" [
+      "${lib.getBin hyprlang.services.audio-daemon.package}/bin/audio-daemon --config /home/alice/etc/audio-daemon/config.json"
+    ] customConfigHome.systemd.user.services.audio-daemon.Service.ExecStart)
+    (expectEq "ExecStart without settings: no file, no --config" [
+      "${lib.getBin minimal.services.audio-daemon.package}/bin/audio-daemon"
+    ] minimal.systemd.user.services.audio-daemon.Service.ExecStart)
     (expect "ExecReload sends SIGHUP" (lib.hasSuffix "kill -HUP $MAINPID" unit.Service.ExecReload))
     (expectEq "ordered after and requiring pipewire" true (
       lib.elem "pipewire.service" unit.Unit.After && lib.elem "pipewire.service" unit.Unit.Requires

@@ -37,7 +37,11 @@ rustPlatform.buildRustPackage {
       ../protocols
       (lib.fileset.maybeMissing ../crates)
       (lib.fileset.maybeMissing ../build.rs)
-      (lib.fileset.maybeMissing ../tests)
+      # The integration tests, not the compositor checks' scripts and VM files
+      # (editing those must not rebuild the package).
+      (lib.fileset.difference (lib.fileset.maybeMissing ../tests) (
+        lib.fileset.maybeMissing ../tests/compositor
+      ))
       (lib.fileset.maybeMissing ../benches)
       (lib.fileset.maybeMissing ../examples)
     ];
