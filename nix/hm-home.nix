@@ -64,6 +64,10 @@ rec {
   # a render that differs from home-manager's fails here. With the real
   # `pkgs` the text cannot be read back at evaluation time; it is returned
   # as rendered.
+  # A user target's unit text (no file to check it against: with the
+  # stand-in `pkgs` home-manager writes targets through the same renderer).
+  targetText = config: name: renderUnit config.systemd.user.targets.${name};
+
   unitText =
     config: name:
     let

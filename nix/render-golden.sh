@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Renders what the home-manager module makes home-manager write (see
 # nix/golden/render.nix) and compares it with the golden files in nix/golden/:
-# hyprland.conf, hyprland.lua, waybar-config.json, audio-daemon.service, and the
+# hyprland.conf, hyprland.lua, waybar-config.json, audio-daemon.service, hyprland-session.target, and the
 # ipc-mode renders hyprland-ipc.conf, hyprland-ipc.lua, sway-ipc.conf, config-ipc.json,
 # config-sway-ipc.json.
 #
@@ -53,7 +53,7 @@ for name, text in files.items():
         f.write(placeholders(text))
 PY
 
-names=(audio-daemon.service hyprland.conf hyprland.lua waybar-config.json
+names=(audio-daemon.service hyprland-session.target hyprland.conf hyprland.lua waybar-config.json
   hyprland-ipc.conf hyprland-ipc.lua sway-ipc.conf config-ipc.json config-sway-ipc.json)
 if $update; then
   for name in "${names[@]}"; do

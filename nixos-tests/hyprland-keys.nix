@@ -31,9 +31,14 @@ let
         ./pipewire-null-sink.nix
       ];
 
-      virtualisation.memorySize = 3072;
-      # Hyprland needs a DRM device; llvmpipe renders.
-      virtualisation.qemu.options = [ "-vga none -device virtio-gpu-pci" ];
+      # What nixpkgs' own Hyprland test gives its VM ("Might crash with less").
+      virtualisation.memorySize = 8192;
+      virtualisation.cores = 4;
+      # Hyprland needs a DRM device; llvmpipe renders. On aarch64 nixpkgs' VMs
+      # already have a virtio-gpu-pci.
+      virtualisation.qemu.options = lib.optionals pkgs.stdenv.hostPlatform.isx86_64 [
+        "-vga none -device virtio-gpu-pci"
+      ];
 
       users.users.alice = {
         isNormalUser = true;
@@ -51,6 +56,7 @@ let
       '';
 
       environment.systemPackages = [
+        pkgs.dbus # dbus-monitor, the notification check's observer
         pkgs.foot # the @focused windows
         pkgs.pipewire # pw-dump
         pkgs.python3

@@ -244,26 +244,36 @@ class Keys:
             raise
         self.report(f"ok shortcuts: Hyprland lists the daemon's {len(ids)} global shortcuts")
 
-    def osd(self, server: str) -> None:
-        """A global-shortcut press shows the daemon's notification (the daemon's config
-        has "osd": "notify"): mako's list, read over the session bus, shows the new
-        level. `server` makes sure mako serves this session's bus."""
+    def osd(self, server: str, done: str = "true") -> None:
+        """A global-shortcut press makes the daemon send its notification (the daemon's
+        config has "osd": "notify"): dbus-monitor on the user's session bus, an
+        independent observer, sees the Notify call with the new level. `server` makes
+        sure a notification server is there, `done` runs after the check (an emulated
+        CPU draws mako's bubbles too slowly to read them back from mako's list; the
+        sway check does that)."""
         self.run(server, timeout=120)
         self.reset()
-        self.press("volumeup")
-        self.state["sink"] = (55, False)
-        self.expect("raise (global sink-up) with the OSD on")
-        listing = (
-            "busctl --user -j call org.freedesktop.Notifications /fr/emersion/Mako"
-            " fr.emersion.Mako ListNotifications"
+        log = "$XDG_RUNTIME_DIR/notify-monitor.log"
+        rule = "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"
+        self.run(
+            f"rm -f {log}; dbus-monitor --session {shlex.quote(rule)} >{log} 2>&1 </dev/null &"
+            " echo $! >$XDG_RUNTIME_DIR/notify-monitor.pid"
         )
-        body = '"body":{"type":"s","data":"55%"}'
         try:
-            self.m.wait_until_succeeds(self.sh(f"{listing} | grep -qF {shlex.quote(body)}"), timeout=30)
-        except Exception:
-            self.report(f"FAIL osd: no notification with 55% from the global shortcut: {self.run(listing + ' || true')}")
-            raise
-        self.report("ok osd: the global shortcut's change is on screen (mako lists the daemon's notification: 55%)")
+            # dbus-monitor writes its own NameAcquired signal first: it listens now.
+            self.m.wait_until_succeeds(self.sh(f"grep -q NameAcquired {log}"), timeout=60)
+            self.press("volumeup")
+            self.state["sink"] = (55, False)
+            self.expect("raise (global sink-up) with the OSD on")
+            try:
+                self.m.wait_until_succeeds(self.sh(f"grep -qF 'string \"55%\"' {log}"), timeout=30)
+            except Exception:
+                self.report(f"FAIL osd: no Notify call with 55% after the global shortcut: {self.run(f'cat {log}')}")
+                raise
+        finally:
+            self.run("kill $(cat $XDG_RUNTIME_DIR/notify-monitor.pid)")
+            self.run(done)
+        self.report("ok osd: the global shortcut's change sent the daemon's notification (dbus-monitor: Notify, body 55%)")
 
     def focused_window(self, audioctl: str) -> dict[str, object]:
         reply = json.loads(self.run(f"{audioctl} get @focused --json"))
@@ -374,3 +384,161 @@ class Keys:
             self.report(f"FAIL focused: a window without streams: {out.strip()}")
             raise AssertionError("no_streams")
         self.expect(f"focus hw3 (no streams): audioctl says {out.splitlines()[0].strip()!r}, nothing moved")
+
+
+UNIT = "audio-daemon.service"
+# The golden unit's RestartSec (nix/golden/audio-daemon.service).
+RESTART_SEC = 5
+# Exit statuses systemd gives a unit whose sandboxing could not be set up.
+SANDBOX_FAILURES = ("218/CAPABILITIES", "226/NAMESPACE", "224/USER", "Failed to set up")
+
+
+class UserUnit:
+    """audio-daemon.service in the user's systemd session, as home-manager installs
+    it (WantedBy the session's graphical-session.target), observed with
+    `systemctl --user` and `journalctl --user`. `keys` runs the user's commands and
+    checks volumes with wpctl; `config` is the daemon's config file (the user's
+    ~/.config/audio-daemon/config.json, which the unit's daemon reads)."""
+
+    def __init__(self, keys: Keys, audioctl: str, config: str) -> None:
+        self.k = keys
+        self.audioctl = audioctl
+        self.config = config
+
+    def show(self, prop: str) -> str:
+        return self.k.run(f"systemctl --user show -p {prop} --value {UNIT}").strip()
+
+    def journal(self) -> str:
+        return self.k.run(f"journalctl --user -u {UNIT} --no-pager -o cat || true")
+
+    def started(self) -> None:
+        """The session target started the unit, with the compositor's environment
+        (which @focused and the global shortcuts need), and every hardening directive
+        it declares held: no sandboxing failure in its journal."""
+        env = self.k.run("systemctl --user show-environment")
+        missing = [v for v in ("HYPRLAND_INSTANCE_SIGNATURE=", "WAYLAND_DISPLAY=") if v not in env]
+        state = self.show("ActiveState")
+        failures = [line for line in self.journal().splitlines() if any(f in line for f in SANDBOX_FAILURES)]
+        if missing or state != "active" or failures:
+            self.k.report(f"FAIL unit: {state}, environment lacks {missing}, journal: {failures}")
+            raise AssertionError("unit")
+        services = self.k.run(
+            "systemctl --user list-units --type=service --state=running --no-legend --plain | cut -d' ' -f1 | paste -sd' '"
+        ).strip()
+        self.k.report(
+            f"ok unit: {UNIT} active (MainPID {self.show('MainPID')}) from graphical-session.target,"
+            " with HYPRLAND_INSTANCE_SIGNATURE and WAYLAND_DISPLAY imported by Hyprland's exec-once;"
+            f" no sandboxing failure in journalctl --user; the user's running services: {services}"
+        )
+
+    def security(self) -> str:
+        """systemd-analyze's exposure score of the unit as it runs."""
+        out = self.k.run(f"systemd-analyze --user security --no-pager {UNIT}")
+        self.k.report(f"ok unit security: {out.strip().splitlines()[-1].strip()}")
+        return out
+
+    def edit_config(self, python: str) -> None:
+        """Changes the config file: `python` edits the dict `c`."""
+        # Replaced, not written through: home-manager's file is a link into the store.
+        edit = (
+            f"import json, os; p = {self.config!r}; c = json.load(open(p)); {python};"
+            " os.remove(p); json.dump(c, open(p, 'w'))"
+        )
+        self.k.run(f"python3 -c {shlex.quote(edit)}")
+
+    def reloads(self) -> int:
+        return self.journal().count("configuration reloaded")
+
+    def reload(self) -> None:
+        """`systemctl --user reload` (what X-Reload-Triggers makes home-manager run on a
+        switch) applies a changed config to the same process: a step of 7."""
+        pid = self.show("MainPID")
+        for step in (7, STEP):
+            before = self.reloads()
+            self.edit_config(f"c['step'] = {step}")
+            self.k.run(f"systemctl --user reload {UNIT}")
+            self.k.m.wait_until_succeeds(
+                self.k.sh(f'[ "$(journalctl --user -u {UNIT} -o cat | grep -c "configuration reloaded")" -gt {before} ]'),
+                timeout=60,
+            )
+            self.k.run(f"{self.audioctl} set vesktop 50 && {self.audioctl} up vesktop")
+            self.k.state["vesktop"] = (50 + step, False)
+            self.k.expect(f"reloaded with step {step}: audioctl up vesktop")
+        if self.show("MainPID") != pid:
+            self.k.report(f"FAIL unit reload: MainPID {pid} became {self.show('MainPID')}")
+            raise AssertionError("reload restarted the daemon")
+        self.k.report(f"ok unit reload: systemctl --user reload applied step 7 then {STEP}, MainPID {pid} unchanged")
+
+    def crash(self) -> None:
+        """SIGKILL (a crash the daemon gets no chance to clean up after): systemd
+        restarts it after RestartSec; it remembers the app volume it had set, and a
+        global shortcut works again. Not SIGSEGV: Rust's std catches a SIGSEGV to tell
+        stack overflows apart, and one sent by kill(2) faults nothing, so the daemon
+        lived on (seen in the VM)."""
+        self.k.run(f"{self.audioctl} set vesktop 42")
+        self.k.state["vesktop"] = (42, False)
+        self.k.expect("audioctl set vesktop 42 (remembered)")
+        pid = self.show("MainPID")
+        restarts = int(self.show("NRestarts"))
+        # The state file is written a moment after a change (state_write_delay_ms): wait
+        # until it holds 42 before the crash. Under StateDirectory= it is
+        # ~/.local/state/audio-daemon/volumes.json.
+        saved = (
+            "import json, os, sys; f = os.path.expanduser('~/.local/state/audio-daemon/volumes.json');"
+            " sys.exit(0 if round(json.load(open(f))['apps']['vesktop']['volume']) == 42 else 1)"
+        )
+        self.k.m.wait_until_succeeds(self.k.sh(f"python3 -c {shlex.quote(saved)}"), timeout=60)
+        killed = float(self.k.run(f"date +%s.%N; systemctl --user kill -s SIGKILL {UNIT}").split()[0])
+        self.k.m.wait_until_succeeds(
+            self.k.sh(
+                f'p=$(systemctl --user show -p MainPID --value {UNIT}); [ "$p" != 0 ] && [ "$p" != {pid} ]'
+                f" && systemctl --user is-active -q {UNIT} && {self.audioctl} get vesktop >/dev/null"
+            ),
+            timeout=90,
+        )
+        started = self.show("ExecMainStartTimestamp --timestamp=unix").lstrip("@")
+        delay = float(started) - killed
+        n = int(self.show("NRestarts")) - restarts
+        if n != 1 or delay < RESTART_SEC - 0.5:
+            self.k.report(f"FAIL unit crash: {n} restarts, restarted {delay:.1f} s after SIGKILL")
+            raise AssertionError("crash restart")
+        got = json.loads(self.k.run(f"{self.audioctl} get vesktop --json"))
+        if round(got.get("volume") or 0) != 42:
+            self.k.report(f"FAIL unit crash: the restarted daemon says vesktop is at {got.get('volume')}")
+            raise AssertionError("remembered volume")
+        self.k.expect("after the crash: vesktop still at 42 (wpctl)")
+        self.k.press("volumeup")
+        self.k.state["sink"] = (self.k.state["sink"][0] + STEP, False)
+        self.k.expect("after the crash: raise (global sink-up) works")
+        self.k.report(
+            f"ok unit crash: SIGKILL -> restarted after {delay:.1f} s (RestartSec={RESTART_SEC}s), MainPID {pid} ->"
+            f" {self.show('MainPID')}, vesktop kept at 42 %, the volume key works"
+        )
+
+    def start_limit(self) -> None:
+        """A daemon that fails at every start (a config it cannot parse) stops being
+        restarted at the unit's start limit; a good config and reset-failed bring it
+        back."""
+        self.k.run(f"cp {self.config} {self.config}.good && rm {self.config} && echo '{{ not json' > {self.config}")
+        self.k.run(f"systemctl --user restart {UNIT} || true")
+        self.k.m.wait_until_succeeds(
+            self.k.sh(f'[ "$(systemctl --user show -p Result --value {UNIT})" = start-limit-hit ]'), timeout=180
+        )
+        starts = self.journal().count("Started ")
+        restarts = self.show("NRestarts")  # reset-failed zeroes it
+        self.k.run(f"mv {self.config}.good {self.config} && systemctl --user reset-failed {UNIT}"
+                   f" && systemctl --user start {UNIT}")
+        self.k.m.wait_until_succeeds(self.k.sh(f"{self.audioctl} get vesktop >/dev/null"), timeout=60)
+        self.k.report(
+            f"ok unit start limit: a bad config -> start-limit-hit after {restarts} restarts"
+            f" ({starts} starts in its journal); reset-failed + a good config: running again"
+        )
+
+    def stop_session(self) -> None:
+        """Stopping the session target stops the daemon, which removes its socket."""
+        self.k.run("systemctl --user stop hyprland-session.target")
+        self.k.m.wait_until_succeeds(
+            self.k.sh(f"! systemctl --user is-active -q {UNIT} && ! test -e $XDG_RUNTIME_DIR/audio-daemon.sock"),
+            timeout=60,
+        )
+        self.k.report(f"ok unit: stopping hyprland-session.target stopped {UNIT} ({self.show('ActiveState')}) and its socket is gone")

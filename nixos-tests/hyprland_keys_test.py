@@ -72,7 +72,7 @@ with subtest("ipc: the global-shortcut binds, pressed through QEMU's monitor"):
 with subtest("ipc: key to applied: a global shortcut and a wpctl bind"):
     ipc_keys.latency(4, "global")
 
-with subtest("ipc: a global shortcut's change shows a notification"):
+with subtest("ipc: a global shortcut's change sends a notification"):
     # mako is D-Bus activated on alice's bus (Hyprland's session imported its display).
     ipc_keys.osd("busctl --user call org.freedesktop.Notifications /org/freedesktop/Notifications"
                  " org.freedesktop.Notifications GetServerInformation >/dev/null")
@@ -80,3 +80,12 @@ with subtest("ipc: a global shortcut's change shows a notification"):
 with subtest("ipc: @focused, the focused-window keys and a held key's ramp"):
     player = ipc.succeed(as_user("readlink -f $(command -v audio-daemon-streams)")).strip()
     ipc_keys.focused(ipc_audioctl, player, lua=True)
+
+with subtest("ipc: audio-daemon.service in alice's session: hardening, reload, crash, start limit, stop"):
+    unit = UserUnit(ipc_keys, ipc_audioctl, "/home/alice/.config/audio-daemon/config.json")
+    unit.started()
+    ipc.log(unit.security())
+    unit.reload()
+    unit.crash()
+    unit.start_limit()
+    unit.stop_session()

@@ -4,6 +4,9 @@
   security.rtkit.enable = true;
   services.pipewire = {
     enable = true;
+    # As on users' machines: PipeWire is the audio server (WirePlumber then runs its
+    # audio policy as users' does).
+    audio.enable = true;
     wireplumber.enable = true;
     extraConfig.pipewire."90-audio-daemon-test-sink"."context.objects" = [
       {

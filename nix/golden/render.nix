@@ -3,7 +3,8 @@
 # - hyprland.conf and hyprland.lua: the Hyprland module's own `text`
 #   (lib.hm.generators.toHyprconf for hyprlang, its Lua renderer for Lua);
 # - audio-daemon.service: home-manager's unit rendering (checked against the
-#   file home-manager wrote, see nix/hm-home.nix);
+#   file home-manager wrote, see nix/hm-home.nix); hyprland-session.target, the
+#   target home-manager's Hyprland module makes the session start;
 # - waybar-config.json: the list of bars home-manager's waybar module passes
 #   to `pkgs.formats.json`, pretty-printed by nix/render-golden.sh as jq does.
 # - hyprland-ipc.conf, hyprland-ipc.lua, config-ipc.json: the same home with
@@ -69,6 +70,8 @@ assert lib.assertMsg (failed == [ ]) (lib.concatStringsSep "\n" failed);
     "hyprland.conf" = hyprlang.xdg.configFile."hypr/hyprland.conf".text;
     "hyprland.lua" = lua.xdg.configFile."hypr/hyprland.lua".text;
     "audio-daemon.service" = home.unitText hyprlang "audio-daemon";
+    # The session target the Hyprland VM starts the daemon with (scripts/vm-test.sh).
+    "hyprland-session.target" = home.targetText hyprlang "hyprland-session";
     "hyprland-ipc.conf" = hyprlangIpc.xdg.configFile."hypr/hyprland.conf".text;
     "hyprland-ipc.lua" = luaIpc.xdg.configFile."hypr/hyprland.lua".text;
     "sway-ipc.conf" = swayIpc.xdg.configFile."sway/config".source.standInText;

@@ -1,7 +1,8 @@
 # The audio side of the compositor checks, sourced by tests/compositor/waybar-session.sh
 # (headless sway, in scripts/root-sandbox.sh) and tests/compositor/vm-guest.sh (the
-# Hyprland VM): a session bus, PipeWire, WirePlumber, a null sink, app-like streams and
-# the real daemon, as the user's session would have them. Every process is started in
+# Hyprland VM, start_test_audio only: there the user's systemd units start the rest): a
+# session bus, PipeWire, WirePlumber, a null sink, app-like streams and the real daemon,
+# as the user's session would have them. Every process is started in
 # the background of the caller; whatever contains the caller (the sandbox's PID
 # namespace, the VM) ends them.
 #
@@ -61,6 +62,23 @@ audio_env() {
   export DBUS_SESSION_BUS_ADDRESS=unix:path=$XDG_RUNTIME_DIR/bus
 }
 
+# start_test_audio: on a running PipeWire (and WirePlumber), a null sink for WirePlumber
+# to make the default, and a vesktop-like and a Spotify-like stream (the `spotify` app of
+# the module's example settings and the built-in `music`); their node ids go to
+# $XDG_RUNTIME_DIR/stream-ids.
+start_test_audio() {
+  wait_for "the PipeWire socket" 60 test -S "$XDG_RUNTIME_DIR/pipewire-0"
+  pw-cli create-node adapter '{ factory.name=support.null-audio-sink node.name=compositor-test-sink
+    node.description="Test sink" media.class=Audio/Sink object.linger=true audio.position=[FL FR] }' \
+    >/dev/null
+  wait_for "WirePlumber to make the null sink the default" 60 sink_is_default
+  start_streams vesktop --prop application.name=vesktop --prop "media.name=WEBRTC VoiceEngine"
+  start_streams spotify --prop application.name=spotify --prop media.name=Spotify
+  VESKTOP_ID=$(stream_ids vesktop)
+  SPOTIFY_ID=$(stream_ids spotify)
+  printf 'VESKTOP_ID=%s\nSPOTIFY_ID=%s\n' "$VESKTOP_ID" "$SPOTIFY_ID" >"$XDG_RUNTIME_DIR/stream-ids"
+}
+
 start_audio_stack() {
   audio_env
   mkdir -p "$XDG_CONFIG_HOME" "$XDG_STATE_HOME" "$LOGS"
@@ -68,23 +86,12 @@ start_audio_stack() {
     >"$LOGS/dbus.log" 2>&1 &
   wait_for "the session bus" 20 test -S "$XDG_RUNTIME_DIR/bus"
   pipewire >"$LOGS/pipewire.log" 2>&1 &
-  wait_for "the PipeWire socket" 20 test -S "$XDG_RUNTIME_DIR/pipewire-0"
   wireplumber >"$LOGS/wireplumber.log" 2>&1 &
-  pw-cli create-node adapter '{ factory.name=support.null-audio-sink node.name=compositor-test-sink
-    node.description="Test sink" media.class=Audio/Sink object.linger=true audio.position=[FL FR] }' \
-    >/dev/null
-  wait_for "WirePlumber to make the null sink the default" 60 sink_is_default
-  # Vesktop's voice stream, and Spotify (the `spotify` app of the module's example
-  # settings and the built-in `music`).
-  start_streams vesktop --prop application.name=vesktop --prop "media.name=WEBRTC VoiceEngine"
-  start_streams spotify --prop application.name=spotify --prop media.name=Spotify
+  start_test_audio
   "$BIN/audio-daemon" --config "$DAEMON_CONFIG" >"$LOGS/daemon.log" 2>&1 &
   wait_for "the daemon to see vesktop's stream" 30 app_has_streams vesktop
   wait_for "the daemon to see spotify's stream" 30 app_has_streams spotify
   # Known volumes to start from, set through WirePlumber, not the daemon.
-  VESKTOP_ID=$(stream_ids vesktop)
-  SPOTIFY_ID=$(stream_ids spotify)
-  printf 'VESKTOP_ID=%s\nSPOTIFY_ID=%s\n' "$VESKTOP_ID" "$SPOTIFY_ID" >"$XDG_RUNTIME_DIR/stream-ids"
   wpctl set-volume "$VESKTOP_ID" 0.5
   wpctl set-volume "$SPOTIFY_ID" 0.5
   wpctl set-volume @DEFAULT_AUDIO_SINK@ 0.5

@@ -6,14 +6,19 @@ driver's backdoor, over the VM's second serial port.
 Protocol, one JSON object per line each way. The agent first writes {"ready": true}.
 Requests: {"id": N, "cmd": "SHELL", "timeout": SECONDS, "retry": BOOL}; the command
 runs in bash after `source tests/compositor/vm-guest.sh` (the session's environment and
-helpers). With "retry" it is run again every 0.1 s until it succeeds or the timeout
+helpers). A command whose first line is `#as-user` runs as the test user, alice (uid
+1000, her groups, a fresh environment with her HOME; vm-guest.sh then sets her session's
+variables), forked straight into her ids: a wrapper (setpriv, a second bash) would cost
+every try of a wait hundreds of milliseconds under emulation. With "retry" it is run again every 0.1 s until it succeeds or the timeout
 passes (wait_until_succeeds, without a round trip per try). Reply: {"id": N,
 "status": EXIT, "out": "STDOUT", "err": "STDERR", "tries": K}; status 124 means it timed out.
 {"id": N, "cmd": "__exit"} ends the agent (and with it the VM).
 """
 
+import grp
 import json
 import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -21,16 +26,36 @@ import time
 import tty
 
 PRELUDE = "source /src/tests/compositor/vm-guest.sh\n"
+AS_USER = "#as-user\n"
+USER = "alice"
+
+
+def user_process():
+    """(preexec_fn, env) that make a child the test user, in a fresh environment."""
+    pw = pwd.getpwnam(USER)
+    groups = [g.gr_gid for g in grp.getgrall() if USER in g.gr_mem]
+
+    def become():
+        os.setgroups(groups)
+        os.setgid(pw.pw_gid)
+        os.setuid(pw.pw_uid)
+        os.chdir(pw.pw_dir)
+
+    env = {"HOME": pw.pw_dir, "USER": USER, "LOGNAME": USER, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    return become, env
 
 
 def run_once(cmd, timeout):
     """Runs cmd in its own process group; returns (status, stdout, stderr)."""
+    become, env = user_process() if cmd.startswith(AS_USER) else (None, None)
     proc = subprocess.Popen(
         ["bash", "-c", PRELUDE + cmd],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=become,
+        env=env,
     )
     try:
         out, err = proc.communicate(timeout=max(timeout, 0.1))

@@ -1,6 +1,6 @@
 """Key-to-applied timing inside the Hyprland VM (nixos-tests/hyprland_keys.py).
 
-    vm-latency.py start                 start the recorder (once), wait until it listens
+    vm-latency.py start                 start the recorder (unless it runs), wait until it listens
     vm-latency.py mark                  start a new measurement (report reads from here)
     vm-latency.py wait-release CODE S   wait until key CODE was pressed and released
     vm-latency.py held CODE             how long (ms) key CODE was last held, kernel times
@@ -103,10 +103,21 @@ def wait(condition, seconds, what):
         time.sleep(0.02)
 
 
+def running(pidfile):
+    """Whether the recorder in `pidfile` still runs: it ends when the daemon closes its
+    subscription (each Hyprland session's target restart restarts the daemon)."""
+    try:
+        pid = int(open(pidfile).read())
+        return b"vm-latency.py" in open(f"/proc/{pid}/cmdline", "rb").read()
+    except (OSError, ValueError):
+        return False
+
+
 def start():
     pidfile = os.path.join(RUN, "latency.pid")
-    if os.path.exists(pidfile):
+    if running(pidfile):
         return
+    readies = all_lines().count(["ready"])
     proc = subprocess.Popen(
         [sys.executable, __file__, "record"],
         stdin=subprocess.DEVNULL,
@@ -115,7 +126,7 @@ def start():
         start_new_session=True,
     )
     open(pidfile, "w").write(str(proc.pid))
-    wait(lambda: ["ready"] in all_lines(), 60, "the recorder to subscribe")
+    wait(lambda: all_lines().count(["ready"]) > readies, 60, "the recorder to subscribe")
 
 
 def released(code):
