@@ -8,15 +8,14 @@
 //! 64 events behind, so the reader never waits on anything but the socket (a query is
 //! bounded by [`QUERY_TIMEOUT`]).
 
-use super::Output;
+use super::{socket, Output};
 use crate::lines::{Line, LineReader};
 use crate::state::{Focus, Window};
 use serde::Deserialize;
 use smol::future::FutureExt;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
-use smol::{Async, Timer};
+use smol::Timer;
 use std::fmt;
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -64,34 +63,45 @@ pub struct Instance {
     pub wayland_socket: Option<String>,
 }
 
+/// Largest `hyprland.lock` read: a pid and a socket name.
+const MAX_LOCK: u64 = 4096;
+
+/// `hyprland.lock`'s lines (pid, Wayland socket name), read only from a small regular
+/// file: a FIFO or a huge file planted there must not stall or bloat the daemon.
+fn lock_lines(dir: &Path) -> Vec<String> {
+    crate::files::read_regular(&dir.join("hyprland.lock"), MAX_LOCK)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .map(|s| s.lines().map(|l| l.trim().to_owned()).collect())
+        .unwrap_or_default()
+}
+
 impl Instance {
     fn at(dir: PathBuf) -> Instance {
-        let lock = std::fs::read_to_string(dir.join("hyprland.lock")).unwrap_or_default();
-        let wayland_socket = lock
-            .lines()
+        let wayland_socket = lock_lines(&dir)
+            .into_iter()
             .nth(1)
-            .map(str::trim)
-            .filter(|s| !s.is_empty() && s.len() < 100 && !s.contains('/'))
-            .map(str::to_owned);
+            .filter(|s| !s.is_empty() && s.len() < 100 && !s.contains('/'));
         Instance {
             dir,
             wayland_socket,
         }
     }
 
-    fn alive(dir: &Path) -> bool {
-        std::os::unix::net::UnixStream::connect(dir.join(".socket2.sock")).is_ok()
+    async fn alive(dir: &Path) -> bool {
+        socket::answers(&dir.join(".socket2.sock")).await
     }
 }
 
 /// The instance to follow: the environment's signature while it answers, else the newest
 /// live instance under `$XDG_RUNTIME_DIR/hypr` (a restarted Hyprland has a new signature
-/// that the daemon's environment does not know).
-pub fn find_instance(runtime_dir: &Path, signature: Option<&str>) -> Option<Instance> {
+/// that the daemon's environment does not know). Never blocks the thread: the probes are
+/// non-blocking connects with a deadline, the lock files bounded reads.
+pub async fn find_instance(runtime_dir: &Path, signature: Option<&str>) -> Option<Instance> {
     let root = runtime_dir.join("hypr");
     if let Some(sig) = signature.filter(|s| !s.is_empty() && !s.contains('/')) {
         let dir = root.join(sig);
-        if Instance::alive(&dir) {
+        if Instance::alive(&dir).await {
             return Some(Instance::at(dir));
         }
     }
@@ -99,21 +109,25 @@ pub fn find_instance(runtime_dir: &Path, signature: Option<&str>) -> Option<Inst
         .ok()?
         .flatten()
         .filter_map(|e| {
-            let lock = e.path().join("hyprland.lock");
-            let pid: u32 = std::fs::read_to_string(&lock)
-                .ok()?
-                .lines()
-                .next()?
-                .trim()
-                .parse()
-                .ok()?;
+            let pid: u32 = lock_lines(&e.path()).first()?.parse().ok()?;
             Path::new(&format!("/proc/{pid}")).exists().then_some(())?;
-            Some((lock.metadata().ok()?.modified().ok()?, e.path()))
+            let modified = e
+                .path()
+                .join("hyprland.lock")
+                .metadata()
+                .ok()?
+                .modified()
+                .ok()?;
+            Some((modified, e.path()))
         })
-        .filter(|(_, dir)| Instance::alive(dir))
         .collect();
     found.sort();
-    found.pop().map(|(_, dir)| Instance::at(dir))
+    while let Some((_, dir)) = found.pop() {
+        if Instance::alive(&dir).await {
+            return Some(Instance::at(dir));
+        }
+    }
+    None
 }
 
 /// An event line, as far as the daemon cares.
@@ -175,7 +189,7 @@ pub fn parse_active(reply: &[u8]) -> ActiveWindow {
 /// 0.56 waits for it with its main loop blocked), read to EOF.
 pub async fn query(dir: &Path, request: &str) -> Result<Vec<u8>, HyprlandError> {
     let work = async {
-        let mut s = Async::<UnixStream>::connect(dir.join(".socket.sock")).await?;
+        let mut s = socket::connect(&dir.join(".socket.sock")).await?;
         s.write_all(request.as_bytes()).await?;
         let mut out = Vec::new();
         let mut chunk = [0u8; 8192];
@@ -199,12 +213,17 @@ pub async fn query(dir: &Path, request: &str) -> Result<Vec<u8>, HyprlandError> 
 
 /// Follows one instance until its event socket ends.
 pub async fn session(inst: &Instance, mut emit: impl FnMut(Output)) -> Result<(), HyprlandError> {
-    let events = Async::<UnixStream>::connect(inst.dir.join(".socket2.sock")).await?;
+    let events = socket::connect(&inst.dir.join(".socket2.sock")).await?;
+    emit(Output::Peer(socket::peer_pid(&events)));
     let mut reader = LineReader::new(&events, MAX_EVENT_LINE);
     let mut current: Option<(String, Window)> = None;
+    // The first answer is always told, "nothing focused" (an empty workspace at login,
+    // or a malformed reply) included: until then the state says "not connected".
+    let mut told = false;
     let mut focus = |w: ActiveWindow, current: &mut Option<(String, Window)>| {
         let next = w.key().map(|k| (k, w.window()));
-        if next != *current {
+        if !told || next != *current {
+            told = true;
             emit(Output::Focus(match &next {
                 Some((_, win)) => Focus::Window(win.clone()),
                 None => Focus::Nothing,
@@ -303,6 +322,40 @@ mod tests {
         assert_eq!(parse_active(br#"{"address":5}"#).key(), None);
     }
 
+    /// Nothing focused when the session starts (an empty workspace at login), or a
+    /// reply that does not parse: the state hears "nothing focused" (`no_focus`), not
+    /// silence, which would leave it saying "not connected".
+    #[test]
+    fn a_session_that_starts_with_nothing_focused_says_so() {
+        use std::io::{Read, Write};
+        use std::os::unix::net::UnixListener;
+        for reply in ["{}", "not json"] {
+            let dir = tempfile::tempdir().unwrap();
+            let inst = Instance {
+                dir: dir.path().to_owned(),
+                wayland_socket: None,
+            };
+            let queries = UnixListener::bind(dir.path().join(".socket.sock")).unwrap();
+            let events = UnixListener::bind(dir.path().join(".socket2.sock")).unwrap();
+            let server = std::thread::spawn(move || {
+                let (mut c, _) = queries.accept().unwrap();
+                let mut req = [0u8; 64];
+                let _ = c.read(&mut req).unwrap();
+                c.write_all(reply.as_bytes()).unwrap();
+                // The event socket closes only after the reply went out.
+                drop(c);
+                let (e, _) = events.accept().unwrap();
+                drop(e);
+            });
+            let mut out = Vec::new();
+            let r = smol::block_on(session(&inst, |o| out.push(o)));
+            assert!(matches!(r, Err(HyprlandError::Closed)), "{r:?}");
+            server.join().unwrap();
+            let me = Output::Peer(Some(std::process::id()));
+            assert_eq!(out, [me, Output::Focus(Focus::Nothing)], "reply {reply:?}");
+        }
+    }
+
     /// The session against scripted sockets in Hyprland's layout: the initial query,
     /// a focus change (one query), a repeat (no query: deduplicated), a title change, and
     /// nothing focused, then the event socket closing.
@@ -346,9 +399,11 @@ mod tests {
         assert!(matches!(r, Err(HyprlandError::Closed)), "{r:?}");
         feeder.join().unwrap();
         let w = |c: &str, t: &str, p| Output::Focus(Focus::Window(Window::new(c, t, Some(p))));
+        let me = Output::Peer(Some(std::process::id()));
         assert_eq!(
             out,
             [
+                me,
                 w("foot", "w0", 10),
                 w("x", "t", 11),
                 w("x", "new, title", 11),
@@ -358,13 +413,63 @@ mod tests {
         drop(server);
     }
 
+    /// find_instance on a thread of its own: if it blocks, the test fails, not hangs.
+    fn find(runtime_dir: &Path, signature: Option<&str>) -> Option<Instance> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (dir, sig) = (runtime_dir.to_owned(), signature.map(str::to_owned));
+        std::thread::spawn(move || {
+            let _ = tx.send(smol::block_on(find_instance(&dir, sig.as_deref())));
+        });
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("find_instance blocked (a hung Hyprland would freeze every key)")
+    }
+
+    #[test]
+    fn a_hung_instance_a_fifo_lock_and_a_huge_lock_block_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let hypr = dir.path().join("hypr");
+        // The environment's instance: listening, backlog full, never accepting.
+        let jam = hypr.join("jam");
+        std::fs::create_dir_all(&jam).unwrap();
+        let _jam = socket::jammed(&jam.join(".socket2.sock"));
+        // Another, with a FIFO for a lock: opening it to read would wait for a writer.
+        let fifo = hypr.join("fifo");
+        std::fs::create_dir_all(&fifo).unwrap();
+        let c = std::ffi::CString::new(fifo.join("hyprland.lock").to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // A live instance whose lock is a 1 GiB sparse file: skipped, not read.
+        let big = hypr.join("big");
+        std::fs::create_dir_all(&big).unwrap();
+        let _big = std::os::unix::net::UnixListener::bind(big.join(".socket2.sock")).unwrap();
+        let f = std::fs::File::create(big.join("hyprland.lock")).unwrap();
+        f.set_len(1 << 30).unwrap();
+        assert_eq!(find(dir.path(), Some("jam")), None);
+        // A live, well-formed one next to them is still found.
+        let good = hypr.join("good");
+        std::fs::create_dir_all(&good).unwrap();
+        let _good = std::os::unix::net::UnixListener::bind(good.join(".socket2.sock")).unwrap();
+        std::fs::write(
+            good.join("hyprland.lock"),
+            format!("{}\nwayland-3\n", std::process::id()),
+        )
+        .unwrap();
+        assert_eq!(
+            find(dir.path(), Some("jam")),
+            Some(Instance {
+                dir: good,
+                wayland_socket: Some("wayland-3".into())
+            })
+        );
+    }
+
     #[test]
     fn instances_are_found_by_signature_or_by_a_live_lock() {
         let dir = tempfile::tempdir().unwrap();
         let inst = dir.path().join("hypr").join("abc_123_4");
         std::fs::create_dir_all(&inst).unwrap();
         // Not listening: not an instance, whatever the environment says.
-        assert_eq!(find_instance(dir.path(), Some("abc_123_4")), None);
+        assert_eq!(find(dir.path(), Some("abc_123_4")), None);
         let _l = std::os::unix::net::UnixListener::bind(inst.join(".socket2.sock")).unwrap();
         std::fs::write(
             inst.join("hyprland.lock"),
@@ -375,9 +480,9 @@ mod tests {
             dir: inst.clone(),
             wayland_socket: Some("wayland-7".into()),
         });
-        assert_eq!(find_instance(dir.path(), Some("abc_123_4")), want);
+        assert_eq!(find(dir.path(), Some("abc_123_4")), want);
         // A stale signature in the environment: found by scanning.
-        assert_eq!(find_instance(dir.path(), Some("old")), want);
-        assert_eq!(find_instance(dir.path(), Some("../x")), want);
+        assert_eq!(find(dir.path(), Some("old")), want);
+        assert_eq!(find(dir.path(), Some("../x")), want);
     }
 }

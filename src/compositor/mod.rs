@@ -11,9 +11,11 @@
 
 pub mod hyprland;
 pub mod shortcuts;
+pub mod socket;
 pub mod sway;
 
 use crate::keys::{CommandError, KeyCommand, Keys};
+use crate::procs::WindowPids;
 use crate::service::Service;
 use crate::state::Focus;
 use smol::Timer;
@@ -27,6 +29,8 @@ pub const RETRY: Duration = Duration::from_secs(1);
 /// What a compositor connection reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
+    /// Connected to the compositor, whose pid this is (the socket's peer), if known.
+    Peer(Option<u32>),
     Focus(Focus),
     /// A binding's `nop audio-daemon …` command (or why it is not a valid one).
     Command(Result<KeyCommand, CommandError>),
@@ -114,17 +118,32 @@ pub fn start(
     {
         compositor.shortcuts = start_shortcuts(ex, runtime_dir, signature, &keys);
     }
+    // Reads /proc: the daemon's own ancestors now, the compositor's on each connect.
+    let mut windows = WindowPids::default();
     ex.spawn(follow(kind, move |o| match o {
+        Output::Peer(pid) => windows.set_compositor(pid),
         Output::Focus(f) => {
             if matches!(f, Focus::Lost { .. }) {
                 keys.release_all();
             }
-            service.focus(f);
+            service.focus(identify(&windows, f));
         }
         Output::Command(c) => keys.command(c, Instant::now()),
     }))
     .detach();
     compositor
+}
+
+/// A focused window with its process identified, if its pid is trusted to stand for
+/// it (see [`WindowPids`]); otherwise `@focused` matches it by class alone.
+fn identify(windows: &WindowPids, focus: Focus) -> Focus {
+    match focus {
+        Focus::Window(w) => {
+            let process = w.pid.and_then(|p| windows.identify(p));
+            Focus::Window(w.identified(process))
+        }
+        other => other,
+    }
 }
 
 /// Registers the configured keys as Hyprland global shortcuts and feeds their presses
@@ -172,7 +191,7 @@ pub async fn follow(kind: Kind, mut emit: impl FnMut(Output)) {
             Kind::Hyprland {
                 runtime_dir,
                 signature,
-            } => match hyprland::find_instance(runtime_dir, Some(signature)) {
+            } => match hyprland::find_instance(runtime_dir, Some(signature)).await {
                 Some(inst) => {
                     logged_absent = false;
                     eprintln!("audio-daemon: following Hyprland at {}", inst.dir.display());
@@ -187,7 +206,7 @@ pub async fn follow(kind: Kind, mut emit: impl FnMut(Output)) {
             Kind::Sway {
                 socket,
                 runtime_dir,
-            } => match sway::find_socket(Some(socket), runtime_dir.as_deref()) {
+            } => match sway::find_socket(Some(socket), runtime_dir.as_deref()).await {
                 Some(path) => {
                     logged_absent = false;
                     eprintln!("audio-daemon: following sway at {}", path.display());

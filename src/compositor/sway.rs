@@ -9,7 +9,7 @@
 //! allocated, and every JSON shape is read with defaults, so an odd message is skipped
 //! rather than fatal.
 
-use super::Output;
+use super::{socket, Output};
 use crate::state::{Focus, Window};
 use serde::Deserialize;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
@@ -224,7 +224,10 @@ impl Tracker {
                 }
             }
             GET_TREE => {
+                // Connected either way: a tree that does not parse says nothing is
+                // known to be focused (`no_focus`), not that sway is unreachable.
                 let Ok(tree) = serde_json::from_slice::<Container>(payload) else {
+                    self.set(None, Focus::Nothing, &mut out);
                     return Ok(out);
                 };
                 match tree.find_focused() {
@@ -262,7 +265,8 @@ impl Tracker {
 
 /// One connection: subscribe, read the tree, then events until the socket ends.
 pub async fn session(path: &Path, mut emit: impl FnMut(Output)) -> Result<(), SwayError> {
-    let mut s = Async::<UnixStream>::connect(path).await?;
+    let mut s = socket::connect(path).await?;
+    emit(Output::Peer(socket::peer_pid(&s)));
     let events = br#"["window","workspace","binding","shutdown"]"#;
     s.write_all(&encode(SUBSCRIBE, events)).await?;
     s.write_all(&encode(GET_TREE, b"")).await?;
@@ -275,12 +279,14 @@ pub async fn session(path: &Path, mut emit: impl FnMut(Output)) -> Result<(), Sw
     }
 }
 
-/// The socket to use after a restart: `$SWAYSOCK` if something listens there, else the
+/// The socket to use after a restart: `$SWAYSOCK` if something accepts there, else the
 /// newest `sway-ipc.UID.PID.sock` in the runtime dir whose sway is alive (a restarted
-/// sway has a new path, and the daemon's environment still names the old one).
-pub fn find_socket(env: Option<&Path>, runtime_dir: Option<&Path>) -> Option<PathBuf> {
+/// sway has a new path, and the daemon's environment still names the old one). The
+/// probe is a non-blocking connect with a deadline: a hung sway must not stall the
+/// daemon.
+pub async fn find_socket(env: Option<&Path>, runtime_dir: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = env {
-        if std::os::unix::net::UnixStream::connect(p).is_ok() {
+        if socket::answers(p).await {
             return Some(p.to_owned());
         }
     }

@@ -139,31 +139,6 @@ impl Drop for Listener {
     }
 }
 
-/// The uid of the process at the other end.
-fn peer_uid(stream: &UnixStream) -> std::io::Result<libc::uid_t> {
-    let mut cred = libc::ucred {
-        pid: 0,
-        uid: 0,
-        gid: 0,
-    };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: cred and len are valid for writes of the sizes given.
-    let r = unsafe {
-        libc::getsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&mut cred as *mut libc::ucred).cast(),
-            &mut len,
-        )
-    };
-    if r == 0 {
-        Ok(cred.uid)
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
 /// What the connection tasks share.
 struct Hub {
     service: Rc<Service>,
@@ -240,7 +215,7 @@ pub async fn serve(
                 continue;
             }
         };
-        match peer_uid(stream.get_ref()) {
+        match crate::peer::credentials(stream.get_ref()).map(|c| c.uid) {
             Ok(uid) if uid == me => {}
             // Not ours: say nothing, close.
             _ => continue,

@@ -5,13 +5,16 @@
 //! ancestors, read from `/proc` at the I/O edge, see `crate::procs`). Here both are
 //! plain data, so resolving `@focused` is a set lookup, unit-tested without a compositor.
 //!
-//! A stream belongs to the focused window when the window's pid is in its client's
-//! lineage (the stream's process is the window's process or a descendant of it:
-//! browsers and Electron apps play from a child). When no stream does, and only then,
+//! A stream belongs to the focused window when the window's process (its pid with the
+//! pid's start time, so a recycled pid is another process) is in its client's lineage
+//! (the stream's process is the window's process or a descendant of it: browsers and
+//! Electron apps play from a child). A window pid that every stream descends from
+//! (pid 1, the compositor's, the session's) names no process: see `procs::WindowPids`. When no stream does, and only then,
 //! the window's class is matched against the configured apps' rules (Flatpak apps report
 //! pids from their own namespace). Replies say which way matched.
 
 use super::{AppKey, Class, Props, State};
+use crate::procs::ProcId;
 use crate::protocol::FOCUSED_TARGET;
 use crate::protocol::{AppState, Error, ErrorKind, MatchedBy, WindowInfo};
 
@@ -24,8 +27,12 @@ pub struct Window {
     /// The Wayland app id, or the X11 class.
     pub class: String,
     pub title: String,
-    /// The owning process (from the compositor's peer credentials), if known.
+    /// The owning process as the compositor reports it, if known (shown in replies).
     pub pid: Option<u32>,
+    /// The process that pid named when the focus arrived, if it is trusted to stand for
+    /// the window (`crate::procs::WindowPids`): streams are found by this, so a pid
+    /// recycled since, or one every stream descends from, matches nothing.
+    pub process: Option<ProcId>,
 }
 
 impl Window {
@@ -35,7 +42,13 @@ impl Window {
             class: truncate(class),
             title: truncate(title),
             pid: pid.filter(|&p| p > 0),
+            process: None,
         }
+    }
+
+    /// The window with its process identified (at the I/O edge, from `/proc`).
+    pub fn identified(self, process: Option<ProcId>) -> Window {
+        Window { process, ..self }
     }
 }
 
@@ -84,15 +97,15 @@ pub fn candidate_pids(props: &Props) -> Vec<u32> {
     out
 }
 
-/// The pure pid-to-stream mapping: the streams (of `streams`, each with its client's
-/// lineage) whose process is `pid` or one of its descendants.
-pub fn streams_of_pid<'a>(
-    pid: u32,
-    streams: impl IntoIterator<Item = (u32, Option<&'a [u32]>)>,
+/// The pure process-to-stream mapping: the streams (of `streams`, each with its
+/// client's lineage) whose process is `process` or one of its descendants.
+pub fn streams_of_process<'a>(
+    process: ProcId,
+    streams: impl IntoIterator<Item = (u32, Option<&'a [ProcId]>)>,
 ) -> Vec<u32> {
     let mut ids: Vec<u32> = streams
         .into_iter()
-        .filter(|(_, lineage)| lineage.is_some_and(|l| l.contains(&pid)))
+        .filter(|(_, lineage)| lineage.is_some_and(|l| l.contains(&process)))
         .map(|(id, _)| id)
         .collect();
     ids.sort_unstable();
@@ -126,7 +139,7 @@ impl State {
         let Focus::Window(w) = &self.focus else {
             return (Vec::new(), None);
         };
-        if let Some(pid) = w.pid {
+        if let Some(process) = w.process {
             let streams = self
                 .nodes
                 .iter()
@@ -135,7 +148,7 @@ impl State {
                     let lineage = n.client.and_then(|c| self.lineage.get(&c));
                     (id, lineage.map(Vec::as_slice))
                 });
-            let ids = streams_of_pid(pid, streams);
+            let ids = streams_of_process(process, streams);
             if !ids.is_empty() {
                 return (ids, Some(MatchedBy::Pid));
             }

@@ -18,6 +18,7 @@ mod view;
 
 use crate::config::Config;
 use crate::memory::Memory;
+use crate::procs::ProcId;
 use crate::protocol::AppState;
 use crate::volume::Volume;
 use std::collections::{BTreeSet, HashMap};
@@ -25,7 +26,7 @@ use std::time::{Duration, Instant};
 
 pub use command::WaiterId;
 use control::Control;
-pub use focus::{candidate_pids, streams_of_pid, Focus, Window};
+pub use focus::{candidate_pids, streams_of_process, Focus, Window};
 pub use remember::RESTORE_GUARD;
 
 /// Node and client properties.
@@ -61,7 +62,7 @@ pub enum Update {
     /// ancestors, read from `/proc` by the PipeWire thread when the client appeared.
     ClientLineage {
         id: u32,
-        pids: Vec<u32>,
+        pids: Vec<ProcId>,
     },
     /// A device's active Route param (where hardware sinks keep their volume).
     Route {
@@ -166,7 +167,7 @@ pub struct State {
     nodes: HashMap<u32, Node>,
     clients: HashMap<u32, Props>,
     /// Each client's processes (see [`Update::ClientLineage`]).
-    lineage: HashMap<u32, Vec<u32>>,
+    lineage: HashMap<u32, Vec<ProcId>>,
     focus: Focus,
     devices: HashMap<u32, Device>,
     default_sink: Option<String>,

@@ -13,7 +13,7 @@ use audio_daemon_ipc::{
 };
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
@@ -51,6 +51,7 @@ struct Conn {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
     line: String,
+    patience: Duration,
 }
 
 /// The uid of the process listening at the other end (SO_PEERCRED).
@@ -79,13 +80,77 @@ fn peer_uid(stream: &UnixStream) -> std::io::Result<libc::uid_t> {
     }
 }
 
+/// How long a request may take, connecting included. The daemon answers within 2 s or
+/// says why; past this it is hung, and a keybind's process must end rather than pile up.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+/// Connects with `patience` as the send and receive timeout of the socket. Set before
+/// `connect()`: on AF_UNIX the send timeout also bounds a connect to a listener whose
+/// backlog is full (a hung daemon). std's `connect` cannot set it first. Two system
+/// calls more than std's.
+fn connect(path: &Path, patience: Duration) -> std::io::Result<UnixStream> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: plain system call; the descriptor is owned by the stream below.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh socket nothing else owns.
+    let stream = unsafe { UnixStream::from_raw_fd(fd) };
+    stream.set_write_timeout(Some(patience))?;
+    stream.set_read_timeout(Some(patience))?;
+    // SAFETY: sockaddr_un is plain data; all zeros is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let bytes = path.as_os_str().as_bytes();
+    // check_socket_path has refused longer paths; this keeps the NUL in any case.
+    if bytes.len() >= addr.sun_path.len() {
+        return Err(std::io::ErrorKind::InvalidInput.into());
+    }
+    for (d, b) in addr.sun_path.iter_mut().zip(bytes) {
+        *d = *b as libc::c_char;
+    }
+    let len = std::mem::size_of::<libc::sa_family_t>() + bytes.len() + 1;
+    // SAFETY: addr is a valid sockaddr_un of at least `len` bytes.
+    let r = unsafe {
+        libc::connect(
+            fd,
+            (&addr as *const libc::sockaddr_un).cast(),
+            len as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(stream)
+}
+
 impl Conn {
-    fn open(path: &PathBuf) -> Result<Conn, String> {
-        let s = UnixStream::connect(path).map_err(|e| {
-            format!(
-                "cannot reach the daemon at {}: {e} (is audio-daemon running?)",
-                path.display()
-            )
+    fn open(path: &Path) -> Result<Conn, String> {
+        Conn::open_within(path, PATIENCE)
+    }
+
+    fn open_within(path: &Path, patience: Duration) -> Result<Conn, String> {
+        let s = connect(path, patience).map_err(|e| {
+            if timed_out(&e) {
+                format!(
+                    "the daemon at {} accepted no connection within {patience:?} (is it hung?)",
+                    path.display()
+                )
+            } else {
+                format!(
+                    "cannot reach the daemon at {}: {e} (is audio-daemon running?)",
+                    path.display()
+                )
+            }
         })?;
         // Whoever can create the socket path first could answer in the daemon's place:
         // only talk to a listener running as this user.
@@ -111,7 +176,16 @@ impl Conn {
             reader: BufReader::new(s),
             writer,
             line: String::new(),
+            patience,
         })
+    }
+
+    /// For a subscription: events may be minutes apart.
+    fn wait_forever(&self) -> Result<(), String> {
+        self.reader
+            .get_ref()
+            .set_read_timeout(None)
+            .map_err(|e| e.to_string())
     }
 
     fn send(&mut self, req: &Request) -> Result<(), String> {
@@ -119,7 +193,7 @@ impl Conn {
         line.push('\n');
         self.writer
             .write_all(line.as_bytes())
-            .map_err(|e| format!("write to daemon: {e}"))
+            .map_err(|e| self.io_error("write to", e))
     }
 
     /// The next line from the daemon; None when it closed the connection.
@@ -128,8 +202,19 @@ impl Conn {
         let n = self
             .reader
             .read_line(&mut self.line)
-            .map_err(|e| format!("read from daemon: {e}"))?;
+            .map_err(|e| self.io_error("read from", e))?;
         Ok((n > 0).then_some(self.line.trim_end()))
+    }
+
+    fn io_error(&self, what: &str, e: std::io::Error) -> String {
+        if timed_out(&e) {
+            format!(
+                "the daemon did not answer within {:?} (is it hung?)",
+                self.patience
+            )
+        } else {
+            format!("{what} daemon: {e}")
+        }
     }
 
     fn reply(&mut self) -> Result<Reply, String> {
@@ -267,7 +352,7 @@ const RECONNECT: Duration = Duration::from_secs(1);
 /// `waybar APP --follow`: a line per change for as long as waybar runs. It outlives the
 /// daemon: a config change restarts the service, and at login waybar may start first.
 /// While the daemon is away the module shows as inactive, and it reconnects every second.
-fn waybar_follow(path: &PathBuf, app: &str) -> ExitCode {
+fn waybar_follow(path: &Path, app: &str) -> ExitCode {
     let mut out = Printer::default();
     loop {
         match follow_once(path, app, &mut out) {
@@ -283,7 +368,7 @@ fn waybar_follow(path: &PathBuf, app: &str) -> ExitCode {
     }
 }
 
-fn follow_once(path: &PathBuf, app: &str, out: &mut Printer) -> FollowEnd {
+fn follow_once(path: &Path, app: &str, out: &mut Printer) -> FollowEnd {
     let Ok(mut conn) = Conn::open(path) else {
         return FollowEnd::Daemon;
     };
@@ -293,7 +378,10 @@ fn follow_once(path: &PathBuf, app: &str, out: &mut Printer) -> FollowEnd {
         Ok(_) => {}
         Err(_) => return FollowEnd::Daemon,
     }
-    if conn.send(&Request::Subscribe).is_err() || !matches!(conn.reply(), Ok(Ok(_))) {
+    if conn.send(&Request::Subscribe).is_err()
+        || !matches!(conn.reply(), Ok(Ok(_)))
+        || conn.wait_forever().is_err()
+    {
         return FollowEnd::Daemon;
     }
     while let Ok(Some(line)) = conn.read_line() {
@@ -494,5 +582,50 @@ fn run() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => fail(REFUSED, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixListener;
+
+    fn socket_path(name: &str) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("audioctl-{name}-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&p);
+        p
+    }
+
+    #[test]
+    fn a_daemon_that_never_answers_ends_the_request() {
+        let path = socket_path("silent");
+        // Listening: the kernel completes connections, nothing ever reads or writes.
+        let _listener = UnixListener::bind(&path).unwrap();
+        let mut c = Conn::open_within(&path, Duration::from_millis(200)).unwrap();
+        let e = c.call(&Request::Stats).unwrap_err();
+        assert!(e.contains("did not answer within 200ms"), "{e}");
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_daemon_whose_backlog_is_full_ends_the_connect() {
+        let path = socket_path("jammed");
+        let listener = UnixListener::bind(&path).unwrap();
+        // SAFETY: lowers the backlog of a listening socket this test owns.
+        assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+        let mut held = Vec::new();
+        for _ in 0..64 {
+            match Conn::open_within(&path, Duration::from_millis(100)) {
+                Ok(c) => held.push(c),
+                Err(e) => {
+                    assert!(e.contains("accepted no connection within 100ms"), "{e}");
+                    assert!(!held.is_empty(), "the first connect already failed: {e}");
+                    let _ = std::fs::remove_file(&path);
+                    return;
+                }
+            }
+        }
+        panic!("64 connections queued on a backlog of 0: the backlog never filled");
     }
 }

@@ -86,7 +86,8 @@ fn run(
 ) {
     let mut logged = None::<String>;
     loop {
-        let result = match hyprland::find_instance(&runtime_dir, Some(&signature)) {
+        // This thread's own executor: the probes are async so as not to block the serving one.
+        let result = match smol::block_on(hyprland::find_instance(&runtime_dir, Some(&signature))) {
             Some(inst) => connection(&runtime_dir, &inst, &mut keys, &ids, &wake, &events),
             None => Err(ShortcutsError::NotRunning),
         };

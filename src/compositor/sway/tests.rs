@@ -115,6 +115,18 @@ fn the_tree_gives_the_focus_at_connect_time() {
 }
 
 #[test]
+fn a_tree_that_does_not_parse_means_nothing_focused_not_disconnected() {
+    for junk in [&b"not json"[..], b"[]", b"{\"nodes\":5}"] {
+        assert_eq!(
+            focus_of(&Tracker::default().on_message(GET_TREE, junk).unwrap()),
+            [Focus::Nothing],
+            "{}",
+            String::from_utf8_lossy(junk)
+        );
+    }
+}
+
+#[test]
 fn bindings_that_start_with_nop_audio_daemon_become_commands() {
     let mut t = Tracker::default();
     let ev = br#"{"change":"run","binding":{"command":"nop audio-daemon up vesktop 2",
@@ -161,4 +173,20 @@ fn malformed_messages_mean_nothing_and_never_panic() {
         t.on_message(EVENT_SHUTDOWN, b"{}"),
         Err(SwayError::Shutdown)
     ));
+}
+
+#[test]
+fn a_hung_sway_is_not_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sway-ipc.sock");
+    let _jam = crate::compositor::socket::jammed(&path);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = path.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(smol::block_on(find_socket(Some(&p), None)));
+    });
+    let found = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("find_socket blocked (a hung sway would freeze every key)");
+    assert_eq!(found, None);
 }

@@ -2,6 +2,7 @@
 
 use super::super::tests::{ok_app, props, stream, up, T};
 use super::*;
+use crate::procs::ProcId;
 use crate::protocol::{MatchedBy, Request};
 use crate::state::Update;
 
@@ -15,13 +16,24 @@ fn client(t: &mut T, id: u32, pid: u32, ancestors: &[u32]) {
         },
         t.now,
     );
-    let mut pids = vec![pid];
-    pids.extend_from_slice(ancestors);
+    let mut pids = vec![proc_id(pid)];
+    pids.extend(ancestors.iter().map(|&p| proc_id(p)));
     t.s.apply(Update::ClientLineage { id, pids }, t.now);
 }
 
+/// The test's processes: each pid started at a time of its own.
+fn proc_id(pid: u32) -> ProcId {
+    ProcId {
+        pid,
+        start: u64::from(pid) * 10,
+    }
+}
+
+/// A focus whose pid names the process `proc_id` gives it (as `WindowPids` would).
 fn focus(t: &mut T, class: &str, title: &str, pid: Option<u32>) {
-    t.s.set_focus(Focus::Window(Window::new(class, title, pid)));
+    t.s.set_focus(Focus::Window(
+        Window::new(class, title, pid).identified(pid.map(proc_id)),
+    ));
 }
 
 fn focused(t: &mut T) -> crate::protocol::AppState {
@@ -52,13 +64,24 @@ fn candidate_pids_skip_pipewire_pulse_itself() {
 
 #[test]
 fn pid_mapping_takes_the_process_and_its_descendants() {
-    let a: &[u32] = &[500, 400, 1]; // 500 is a child of the window's process 400
-    let b: &[u32] = &[400, 1];
-    let c: &[u32] = &[600, 1];
-    let streams = [(3, Some(a)), (1, Some(b)), (2, Some(c)), (4, None)];
-    assert_eq!(streams_of_pid(400, streams), vec![1, 3]);
-    assert_eq!(streams_of_pid(600, streams), vec![2]);
-    assert!(streams_of_pid(700, streams).is_empty());
+    let l = |pids: &[u32]| pids.iter().map(|&p| proc_id(p)).collect::<Vec<_>>();
+    let (a, b, c) = (l(&[500, 400, 1]), l(&[400, 1]), l(&[600, 1])); // 500: a child of 400
+    let streams = [
+        (3, Some(a.as_slice())),
+        (1, Some(b.as_slice())),
+        (2, Some(c.as_slice())),
+        (4, None),
+    ];
+    assert_eq!(streams_of_process(proc_id(400), streams), vec![1, 3]);
+    assert_eq!(streams_of_process(proc_id(600), streams), vec![2]);
+    assert!(streams_of_process(proc_id(700), streams).is_empty());
+    // pid 400 recycled: a new process with that pid is not the one the streams descend
+    // from.
+    let recycled = ProcId {
+        pid: 400,
+        start: 99_999,
+    };
+    assert!(streams_of_process(recycled, streams).is_empty());
 }
 
 #[test]
@@ -139,6 +162,29 @@ fn focus_changes_are_announced_once_with_the_window() {
     assert_eq!(focused(&mut t).streams.len(), 0);
     let e = t.req(up("@focused")).unwrap_err().unwrap_err();
     assert_eq!(e.kind, ErrorKind::NoFocus);
+}
+
+/// A new window whose pid was recycled from a player that has quit while its child
+/// plays on: it controls nothing (it moved the player's stream before).
+#[test]
+fn a_window_with_a_recycled_pid_controls_nothing() {
+    let mut t = T::new();
+    client(&mut t, 1, 501, &[400, 1]); // the child; its parent, the player 400, is gone
+    t.add(10, stream("a", 1), 50.0);
+    let new_process = ProcId {
+        pid: 400,
+        start: 123_456,
+    };
+    t.s.set_focus(Focus::Window(
+        Window::new("foot", "new", Some(400)).identified(Some(new_process)),
+    ));
+    let e = t.req(up("@focused")).unwrap_err().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NoStreams);
+    // A pid not trusted for the window (pid 1, the compositor's): no process, no match.
+    t.s.set_focus(Focus::Window(Window::new("foot", "x", Some(1))));
+    let e = t.req(up("@focused")).unwrap_err().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NoStreams);
+    assert_eq!(t.level(10), 50.0);
 }
 
 #[test]

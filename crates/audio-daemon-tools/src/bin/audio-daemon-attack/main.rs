@@ -5,9 +5,10 @@
 //! protocol fuzzing (`fuzz.rs`, seeded: `gen.rs`), 1,000 SIGHUPs with configs that add,
 //! remove and reorder apps, PipeWire and WirePlumber killed and restarted, idle and
 //! half-open connections over the cap, two daemons started at once, a stopped stream
-//! client, subscribers that hang up at once, and a `set` flood on a 50-stream app with
-//! WirePlumber's CPU and memory measured paced and unpaced. It prints one table and exits
-//! non-zero if any invariant broke. Sibling binaries are taken from its own directory:
+//! client, subscribers that hang up at once, a hung Hyprland and sway, and a `set` flood
+//! on a 50-stream app with WirePlumber's CPU and memory measured paced and unpaced. It
+//! prints one table and exits non-zero if any invariant broke. Sibling binaries are
+//! taken from its own directory:
 //!
 //! ```text
 //! cargo build --release --bins
@@ -19,6 +20,7 @@
 
 mod attacks;
 mod clients;
+mod compositors;
 mod flood;
 mod fuzz;
 mod gen;
@@ -37,7 +39,7 @@ usage: audio-daemon-attack [--full] [--seed N] [--only NAME]
 Attacks the release daemon on a private PipeWire and prints a table: attack, count,
 outcome, and the latency of a keypress client timed meanwhile. --full (or
 AUDIO_DAEMON_ATTACK_FULL=1): 10^6 fuzzed lines and longer loops. --only runs one of
-fuzz, reloads, idle, subscribers, frozen, start, restarts, flood.
+fuzz, reloads, idle, subscribers, frozen, start, restarts, hung, flood.
 Exit status: 0 every invariant held, 1 one broke, 2 usage, 3 could not set up.";
 
 /// How much of everything.
@@ -280,13 +282,14 @@ fn main() -> ExitCode {
         rows.push(fuzz_row(&mut h, sizes, seed, &keys));
     }
     type Attack = fn(&mut Harness, &Sizes, &Keypress) -> Row;
-    let attacks: [(&str, Attack); 6] = [
+    let attacks: [(&str, Attack); 7] = [
         ("reloads", attacks::reloads),
         ("idle", clients::idle_over_cap),
         ("subscribers", clients::subscribers_hang_up),
         ("frozen", clients::frozen_client),
         ("start", attacks::concurrent_start),
         ("restarts", attacks::restarts),
+        ("hung", compositors::hung_compositor),
     ];
     for (name, attack) in attacks {
         if wanted(name) {
