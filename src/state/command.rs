@@ -187,7 +187,12 @@ impl State {
         // Each stream's starting point: its pending target, else what PipeWire reported.
         // Streams that stopped answering are left alone (see `control.rs`).
         let mut unresponsive = 0;
-        let bases: Vec<(u32, Volume)> = self
+        // `@focused` holds each stream to its own cap; an app's streams share the app's.
+        let cap_of = |s: &Self, id: u32| match key {
+            AppKey::Focused => s.stream_cap(id),
+            _ => cap,
+        };
+        let bases: Vec<(u32, Volume, f64)> = self
             .members(key)
             .into_iter()
             .filter_map(|id| {
@@ -201,7 +206,7 @@ impl State {
                     unresponsive += 1;
                     return None;
                 }
-                (!base.channels.is_empty()).then_some((id, base))
+                (!base.channels.is_empty()).then_some((id, base, cap_of(self, id)))
             })
             .collect();
         if bases.is_empty() && unresponsive > 0 {
@@ -221,12 +226,12 @@ impl State {
             Request::Mute { state, .. } => Some(match state {
                 MuteState::On => true,
                 MuteState::Off => false,
-                MuteState::Toggle => bases.iter().any(|(_, v)| !v.mute),
+                MuteState::Toggle => bases.iter().any(|(_, v, _)| !v.mute),
             }),
             _ => None,
         };
         let mut needs = Vec::new();
-        for (id, base) in bases {
+        for (id, base, cap) in bases {
             let mut next = base.clone();
             match req {
                 Request::Up { amount, .. } => {

@@ -190,26 +190,33 @@ impl State {
             .collect()
     }
 
-    /// Cap and step for the focused window's streams: the smallest cap that applies to
-    /// any of them (an app's, or the global one for a stream in no app), so the cap
-    /// holds for every stream; the step of the first app among them.
+    /// A stream's own cap: the smallest of its apps' (each holds for it), or the global
+    /// one for a stream in no app. `@focused` changes each of its streams within that
+    /// stream's cap: one capped app among the window's streams no longer drags the
+    /// others down to its cap (a `down 5` took an 80 % stream to 10 %).
+    pub(super) fn stream_cap(&self, id: u32) -> f64 {
+        match self.nodes.get(&id).map(|n| n.apps.as_slice()) {
+            Some(apps) if !apps.is_empty() => apps
+                .iter()
+                .map(|&i| self.config.apps[i].max_volume)
+                .fold(f64::INFINITY, f64::min),
+            _ => self.config.max_volume,
+        }
+    }
+
+    /// Cap and step shown for the focused window: the largest of its streams' caps
+    /// (how loud the window can get; [`State::stream_cap`] is what each change obeys)
+    /// and the step of the first app among them.
     pub(super) fn focused_limits(&self) -> (f64, f64) {
         let (ids, _) = self.focused_members();
-        let mut cap: Option<f64> = None;
-        let mut step = None;
-        for id in ids {
-            let apps = &self.nodes[&id].apps;
-            let c = match apps.first() {
-                Some(&i) => {
-                    step.get_or_insert(self.config.apps[i].step);
-                    apps.iter()
-                        .map(|&i| self.config.apps[i].max_volume)
-                        .fold(f64::INFINITY, f64::min)
-                }
-                None => self.config.max_volume,
-            };
-            cap = Some(cap.map_or(c, |m: f64| m.min(c)));
-        }
+        let cap = ids
+            .iter()
+            .map(|&id| self.stream_cap(id))
+            .fold(None, |m: Option<f64>, c| Some(m.map_or(c, |m| m.max(c))));
+        let step = ids
+            .iter()
+            .find_map(|id| self.nodes[id].apps.first())
+            .map(|&i| self.config.apps[i].step);
         (
             cap.unwrap_or(self.config.max_volume),
             step.unwrap_or(self.config.step),

@@ -225,23 +225,38 @@ fn class_fallback_when_pids_say_nothing() {
 }
 
 #[test]
-fn the_smallest_cap_among_the_windows_streams_holds() {
+fn each_stream_of_the_window_keeps_its_own_cap() {
     let text = r#"{"apps":{"loud":{"match":[{"application.name":"loud"}],"max_volume":150},
-                          "quiet":{"match":[{"application.name":"quiet"}],"max_volume":60}}}"#;
+                          "quiet":{"match":[{"application.name":"quiet"}],"max_volume":10}}}"#;
     let config = crate::config::Config::parse(text, std::path::Path::new("t")).unwrap();
     let mut t = T::new();
     t.s.set_config(config);
     client(&mut t, 1, 400, &[1]);
-    t.add(10, stream("loud", 1), 50.0);
-    t.add(11, stream("quiet", 1), 50.0);
+    t.add(10, stream("loud", 1), 80.0);
+    t.add(11, stream("quiet", 1), 10.0);
     focus(&mut t, "x", "y", Some(400));
-    t.req(Request::Set {
+    let change = |t: &mut T, req: Request| {
+        t.req(req).unwrap();
+        t.pipewire_applies();
+        (t.level(10), t.level(11))
+    };
+    let at = |v: f64| Request::Set {
         app: "@focused".into(),
-        volume: 90.0,
-    })
-    .unwrap();
-    t.pipewire_applies();
-    assert_eq!((t.level(10), t.level(11)), (60.0, 60.0));
+        volume: v,
+    };
+    let quieter = Request::Down {
+        app: "@focused".into(),
+        amount: Some(5.0),
+    };
+    let louder = Request::Up {
+        app: "@focused".into(),
+        amount: Some(5.0),
+    };
+    // One small step is one small step for the loud stream (it was 80 -> 10).
+    assert_eq!(change(&mut t, quieter), (75.0, 5.0));
+    assert_eq!(change(&mut t, louder), (80.0, 10.0));
+    assert_eq!(change(&mut t, at(120.0)), (120.0, 10.0));
+    assert_eq!(t.s.app_state(AppKey::Focused).max_volume, 150.0);
 }
 
 #[test]
