@@ -86,6 +86,10 @@ start_audio_stack() {
     >"$LOGS/dbus.log" 2>&1 &
   wait_for "the session bus" 20 test -S "$XDG_RUNTIME_DIR/bus"
   pipewire >"$LOGS/pipewire.log" 2>&1 &
+  # WirePlumber gives up at once ("Failed to connect to PipeWire", exit) when it starts
+  # before PipeWire listens, which a busy machine makes likely (seen in CI): it starts
+  # only once PipeWire answers a client.
+  wait_for "PipeWire to answer" 60 pw-cli info 0
   wireplumber >"$LOGS/wireplumber.log" 2>&1 &
   start_test_audio
   "$BIN/audio-daemon" --config "$DAEMON_CONFIG" >"$LOGS/daemon.log" 2>&1 &

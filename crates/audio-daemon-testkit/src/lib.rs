@@ -24,7 +24,14 @@ use std::time::{Duration, Instant};
 pub const SINK: &str = "test-sink";
 
 /// How long set-up steps may take before the harness gives up (CI machines are slow).
-pub const SETUP_TIMEOUT: Duration = Duration::from_secs(20);
+pub const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Whether a server accepts connections on the Unix socket `path`. Its file existing is
+/// not enough: it is there from bind(2), before listen(2), and WirePlumber started in
+/// between fails to connect and exits.
+fn listens(path: &Path) -> bool {
+    std::os::unix::net::UnixStream::connect(path).is_ok()
+}
 
 /// Polls `cond` every few milliseconds until it holds or `timeout` passes.
 /// This is synchronisation on an observable condition, with a deadline, not a sleep.
@@ -167,7 +174,7 @@ impl Session {
             .map_err(|e| format!("dbus-daemon: {e}"))?;
         s.spawn_quiet("pipewire", &[])?;
         let socket = s.runtime_dir().join("pipewire-0");
-        wait_until(SETUP_TIMEOUT, "the pipewire socket", || socket.exists())?;
+        wait_until(SETUP_TIMEOUT, "PipeWire to listen", || listens(&socket))?;
         s.spawn_quiet("wireplumber", &[])?;
         s.add_sink()?;
         Ok(s)
@@ -309,7 +316,7 @@ impl Session {
         let _ = std::fs::remove_file(&socket);
         let _ = std::fs::remove_file(self.runtime_dir().join("pipewire-0.lock"));
         self.spawn_quiet("pipewire", &[])?;
-        wait_until(SETUP_TIMEOUT, "the pipewire socket", || socket.exists())?;
+        wait_until(SETUP_TIMEOUT, "PipeWire to listen", || listens(&socket))?;
         self.spawn_quiet("wireplumber", &[])?;
         self.add_sink()
     }
