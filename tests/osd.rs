@@ -5,6 +5,8 @@ mod common;
 
 use audio_daemon_testkit::{desktop, wait_until, Session};
 use common::*;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const NOTIFY_CALLS: &str = "interface='org.freedesktop.Notifications',member='Notify'";
@@ -182,4 +184,171 @@ fn mako_shows_one_notification_per_app_and_a_burst_replaces_it() {
         "makoctl list:\n{}",
         String::from_utf8_lossy(&out.stdout).trim_end()
     );
+}
+
+/// How the fake notification server answers Notify.
+const FAIL: u8 = 0;
+const WRONG_TYPE: u8 = 1;
+const ANSWER: u8 = 2;
+
+/// A notification server on the session's bus (zbus, in a thread of its own) that owns
+/// org.freedesktop.Notifications and answers Notify as `answer` says, recording the
+/// sender (the bus connection) of each Notify call.
+struct FakeServer {
+    answer: Arc<AtomicU8>,
+    senders: Arc<Mutex<Vec<String>>>,
+}
+
+impl FakeServer {
+    fn start(s: &Session, answer: u8) -> FakeServer {
+        use smol::stream::StreamExt;
+        let address = format!("unix:path={}", s.bus_path().display());
+        let answer = Arc::new(AtomicU8::new(answer));
+        let senders = Arc::new(Mutex::new(Vec::new()));
+        let (ready, ready_rx) = std::sync::mpsc::channel();
+        let (a, c) = (answer.clone(), senders.clone());
+        std::thread::spawn(move || {
+            smol::block_on(async move {
+                let built = match zbus::connection::Builder::address(address.as_str())
+                    .and_then(|b| b.name("org.freedesktop.Notifications"))
+                {
+                    Ok(b) => b.build().await,
+                    Err(e) => Err(e),
+                };
+                let conn = match built {
+                    Ok(conn) => conn,
+                    Err(e) => return drop(ready.send(Err(e.to_string()))),
+                };
+                // Listening before it says so: no call can come before.
+                let mut stream = zbus::MessageStream::from(&conn);
+                let _ = ready.send(Ok(()));
+                while let Some(Ok(msg)) = stream.next().await {
+                    let h = msg.header();
+                    if h.message_type() != zbus::message::Type::MethodCall {
+                        continue;
+                    }
+                    let r = match h.member().map(|m| m.as_str()) {
+                        Some("Notify") => {
+                            let sender = h.sender().map(|s| s.to_string()).unwrap_or_default();
+                            c.lock().unwrap().push(sender);
+                            match a.load(Ordering::SeqCst) {
+                                FAIL => {
+                                    conn.reply_error(
+                                        &h,
+                                        "org.freedesktop.DBus.Error.Failed",
+                                        &"this server fails every call",
+                                    )
+                                    .await
+                                }
+                                WRONG_TYPE => conn.reply(&h, &"not a u32").await,
+                                _ => conn.reply(&h, &7u32).await,
+                            }
+                        }
+                        Some("GetCapabilities") => conn.reply(&h, &vec!["body"]).await,
+                        _ => {
+                            conn.reply_error(
+                                &h,
+                                "org.freedesktop.DBus.Error.UnknownMethod",
+                                &"not here",
+                            )
+                            .await
+                        }
+                    };
+                    if r.is_err() {
+                        return;
+                    }
+                }
+            })
+        });
+        ready_rx
+            .recv_timeout(audio_daemon_testkit::SETUP_TIMEOUT)
+            .expect("the fake notification server to start")
+            .expect("the fake notification server to own its name");
+        FakeServer { answer, senders }
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.senders.lock().unwrap().clone()
+    }
+}
+
+/// A server that answers every Notify with an error (`answer` FAIL) or with a reply
+/// that is not the u32 id (WRONG_TYPE), while a key is held (a change every 20 ms for
+/// 3.5 s): the daemon keeps its one connection (the server answered), and leaves the
+/// server alone 1 s, then 2 s, after each failure: 2 or 3 calls, not one per change.
+/// Once the server works, the next change after the rest is shown, and from then every
+/// change is (no rest left over).
+fn a_failing_server_gets_one_connection_and_rests(answer: u8) {
+    let s = session();
+    let p = vesktop("t-osd-failing");
+    let st = s.streams(1, &props(&p)).unwrap();
+    let server = FakeServer::start(&s, answer);
+    let mon = s.dbus_monitor(NOTIFY_CALLS).unwrap();
+    let d = s.daemon(r#"{"osd":"notify"}"#).unwrap();
+    let start = std::time::Instant::now();
+    let mut changes = 0;
+    while start.elapsed() < Duration::from_millis(3500) {
+        app(call(&d, set("vesktop", 30.0 + f64::from(changes % 40))));
+        changes += 1;
+        std::thread::sleep(Duration::from_millis(20)); // the key's repeat rate
+    }
+    wait_until(
+        Duration::from_secs(10),
+        "a second call, after the rest",
+        || server.calls().len() >= 2,
+    )
+    .unwrap();
+    let calls = server.calls();
+    let senders: std::collections::BTreeSet<&String> = calls.iter().collect();
+    assert_eq!(senders.len(), 1, "one connection for every call: {calls:?}");
+    assert!(
+        calls.len() <= 3,
+        "{} calls for {changes} changes in 3.5 s: {calls:?}",
+        calls.len()
+    );
+    // dbus-monitor, an observer of its own, saw the same calls.
+    wait_until(Duration::from_secs(10), "dbus-monitor to see them", || {
+        notify_calls(&mon.lines.all()).len() >= calls.len()
+    })
+    .unwrap();
+    assert_eq!(notify_calls(&mon.lines.all()).len(), calls.len());
+    let log = d.log();
+    let warnings: Vec<&str> = log.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+
+    // The server works again: a change once the rest (at most 4 s by now) is over is
+    // shown, and the rest is gone with that success.
+    server.answer.store(ANSWER, Ordering::SeqCst);
+    let mut v = 30.0;
+    wait_until(Duration::from_secs(20), "feedback to work again", || {
+        v = if v == 30.0 { 31.0 } else { 30.0 };
+        app(call(&d, set("vesktop", v)));
+        std::thread::sleep(Duration::from_millis(50)); // paced like key presses
+        d.log().contains("on-screen feedback works again")
+    })
+    .unwrap();
+    for i in 0..5 {
+        let before = server.calls().len();
+        app(call(&d, set("vesktop", 50.0 + f64::from(i))));
+        wait_until(Duration::from_secs(10), "this change's call", || {
+            server.calls().len() > before
+        })
+        .unwrap();
+    }
+    assert_wpctl(&s, st.ids[0], 0.54, false);
+    let calls = server.calls();
+    let senders: std::collections::BTreeSet<&String> = calls.iter().collect();
+    assert_eq!(senders.len(), 1, "still the one connection: {calls:?}");
+}
+
+#[test]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
+fn a_server_answering_errors_gets_one_connection_and_rests() {
+    a_failing_server_gets_one_connection_and_rests(FAIL);
+}
+
+#[test]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
+fn a_server_answering_the_wrong_type_gets_one_connection_and_rests() {
+    a_failing_server_gets_one_connection_and_rests(WRONG_TYPE);
 }

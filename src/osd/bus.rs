@@ -5,6 +5,12 @@
 //! and a task here ticking the connection's executor, it adds no thread. Every call has a
 //! deadline ([`CALL_TIMEOUT`]), and a failing server is reported once per failing stretch
 //! (a missing notification daemon must not fill the journal one line per keypress).
+//!
+//! A server that answers, even with an error or a reply of the wrong type, keeps the
+//! connection: only a call that got no answer (a deadline, a broken socket) starts afresh.
+//! After a failure the bus is left alone for a while ([`Backoff`]): a server that fails
+//! every call (or whose D-Bus activation fails, a fork per call) got a call, and often a
+//! new connection, for every ramp update of a held key.
 
 use super::notify::{self, Notification};
 use super::swayosd::{self, Api, Call};
@@ -15,7 +21,7 @@ use smol::Timer;
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use zbus::Connection;
 
 /// Longest a call may take; then it is abandoned (and the next change tries again).
@@ -53,6 +59,19 @@ impl fmt::Display for OsdError {
 
 impl std::error::Error for OsdError {}
 
+impl OsdError {
+    /// Whether the other end answered (an error reply, or a reply this daemon cannot
+    /// read): the connection works.
+    fn answered(&self) -> bool {
+        matches!(
+            self,
+            OsdError::NoService(_)
+                | OsdError::UnknownApi
+                | OsdError::Call(zbus::Error::MethodError(..) | zbus::Error::Variant(_))
+        )
+    }
+}
+
 /// A method-call error naming a missing service becomes [`OsdError::NoService`].
 fn call_error(e: zbus::Error, service: &'static str) -> OsdError {
     match &e {
@@ -77,6 +96,43 @@ pub struct Bus {
     /// Whether the notification server replaces by stack tag (read once per connection).
     tags: Option<bool>,
     failing: bool,
+    backoff: Backoff,
+}
+
+/// How long changes go unshown after a failure: [`Backoff::FIRST`], doubling with each
+/// failure in a row up to [`Backoff::MAX`]; a success ends it. Changes made meanwhile are
+/// not queued: the next one after the rest is shown, with the state of that moment.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Backoff {
+    rest: Duration,
+    until: Option<Instant>,
+}
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff {
+            rest: Backoff::FIRST,
+            until: None,
+        }
+    }
+}
+
+impl Backoff {
+    pub(super) const FIRST: Duration = Duration::from_secs(1);
+    pub(super) const MAX: Duration = Duration::from_secs(30);
+
+    pub(super) fn resting(&self, now: Instant) -> bool {
+        self.until.is_some_and(|until| now < until)
+    }
+
+    pub(super) fn failed(&mut self, now: Instant) {
+        self.until = Some(now + self.rest);
+        self.rest = (self.rest * 2).min(Backoff::MAX);
+    }
+
+    pub(super) fn succeeded(&mut self) {
+        *self = Backoff::default();
+    }
 }
 
 impl Bus {
@@ -88,11 +144,15 @@ impl Bus {
             api: None,
             tags: None,
             failing: false,
+            backoff: Backoff::default(),
         }
     }
 
     /// Shows one app's state; failures are logged (once) and otherwise ignored.
     pub async fn show(&mut self, kind: OsdKind, timeout_ms: u32, s: &Shown) {
+        if self.backoff.resting(Instant::now()) {
+            return;
+        }
         let r = self
             .try_show(kind, timeout_ms, s)
             .or(async {
@@ -101,11 +161,12 @@ impl Bus {
             })
             .await;
         match r {
-            Ok(()) if self.failing => {
-                self.failing = false;
-                eprintln!("audio-daemon: on-screen feedback works again");
+            Ok(()) => {
+                self.backoff.succeeded();
+                if std::mem::replace(&mut self.failing, false) {
+                    eprintln!("audio-daemon: on-screen feedback works again");
+                }
             }
-            Ok(()) => {}
             Err(e) => {
                 if !std::mem::replace(&mut self.failing, true) {
                     eprintln!(
@@ -113,10 +174,17 @@ impl Bus {
                          not shown until that works (logged once)"
                     );
                 }
-                // Start afresh next time: the bus or the server may have restarted.
-                if matches!(e, OsdError::Call(_) | OsdError::Timeout) {
+                // A call nobody answered may have left the connection broken: start
+                // afresh. One the server (or the bus) answered has not.
+                if !e.answered() {
                     self.conn = None;
                 }
+                // Nobody owning the name costs the bus one quick answer, and the first
+                // change after a notification daemon starts is shown: no rest for that.
+                if !matches!(e, OsdError::NoService(_)) {
+                    self.backoff.failed(Instant::now());
+                }
+                // The server may have restarted: what was learnt of it is asked again.
                 self.api = None;
                 self.tags = None;
                 self.ids.clear();

@@ -90,3 +90,28 @@ fn other_mixers_show_only_as_changes_of_the_same_streams() {
         .take(vec![(state("music", None, false, &[]), Origin::Daemon)])
         .is_empty());
 }
+
+#[test]
+fn a_failing_bus_is_left_alone_for_longer_each_time_until_it_works() {
+    use bus::Backoff;
+    use std::time::{Duration, Instant};
+    let t0 = Instant::now();
+    let s = Duration::from_secs;
+    let mut b = Backoff::default();
+    assert!(!b.resting(t0));
+    // Failures in a row: rests of 1, 2, 4, ... s, each from its failure, up to MAX.
+    let mut at = t0;
+    for rest in [1, 2, 4, 8, 16, 30, 30] {
+        b.failed(at);
+        assert!(b.resting(at + s(rest) - Duration::from_millis(1)), "{rest}");
+        assert!(!b.resting(at + s(rest)), "{rest}");
+        at += s(rest);
+    }
+    // One success: the next failure rests the first rest again.
+    b.succeeded();
+    assert!(!b.resting(at));
+    b.failed(at);
+    assert!(!b.resting(at + Backoff::FIRST));
+    assert!(b.resting(at + Backoff::FIRST - Duration::from_millis(1)));
+    assert_eq!(Backoff::MAX, s(30));
+}

@@ -222,7 +222,8 @@ impl Session {
         self.dir.path().join("state")
     }
 
-    fn bus_path(&self) -> PathBuf {
+    /// The session bus's socket (its address is `unix:path=` this).
+    pub fn bus_path(&self) -> PathBuf {
         self.dir.path().join("bus")
     }
 
