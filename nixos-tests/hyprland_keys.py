@@ -67,6 +67,15 @@ MAX_VOLUME = 100
 FOCUSED_DOWN_STEP = 2
 RAMP_RATE = 40
 RAMP_DELAY_MS = 250
+# Hyprland stamps a global shortcut's press and release with its own clock when it
+# handles them (sendGlobalShortcutEvent: steadyNow()), not with the key's kernel
+# time, and the daemon ramps between those stamps. So where a held key's ramp ends
+# is off from the kernel's hold by RAMP_RATE x (release handling delay - press
+# handling delay): tens of ms in a quiet guest (a 1-point miss seen under one busy
+# host loop), more when the host is busy. The check allows this much of that
+# difference; a ramp that does not run, runs at twice or half the rate, or does not
+# stop still misses by far more.
+HANDLING_JITTER_S = 0.25
 KEY_VOLUMEDOWN = 114
 # Windows (Wayland app ids) and what they run: hw1 plays from foot's child, hw2
 # from a grandchild (browsers and Electron apps play from a child process), hw3
@@ -357,6 +366,7 @@ class Keys:
         self.marker()
         held = float(self.run(f"python3 {self.latency_tool} held {KEY_VOLUMEDOWN}"))
         want = start - FOCUSED_DOWN_STEP - RAMP_RATE * max(0.0, held - RAMP_DELAY_MS) / 1000
+        tolerance = FOCUSED_DOWN_STEP + RAMP_RATE * HANDLING_JITTER_S
         # A ramp that did not stop at the release would keep moving (to 0 within a
         # second at this rate): two readings 0.5 s apart, 15 ramp updates, must agree.
         node = self.nodes["hw2"]
@@ -366,16 +376,16 @@ class Keys:
         )
         final_line = self.m.wait_until_succeeds(self.sh(settle), timeout=30).strip()
         final = round(float(final_line.split()[1]) * 100)
-        if abs(final - want) > FOCUSED_DOWN_STEP:
+        if abs(final - want) > tolerance:
             self.report(
                 f"FAIL focused hold: held {held:.0f} ms, hw2 at {final}%, expected {want:.1f}"
-                f" +- {FOCUSED_DOWN_STEP} ({start} - {FOCUSED_DOWN_STEP} - {RAMP_RATE}/s from {RAMP_DELAY_MS} ms)"
+                f" +- {tolerance:.0f} ({start} - {FOCUSED_DOWN_STEP} - {RAMP_RATE}/s from {RAMP_DELAY_MS} ms)"
             )
             raise AssertionError("ramp")
         self.state["hw2"] = (final, False)
         self.expect(
             f"held SUPER+CTRL+lower {held:.0f} ms (global focused-down-2): hw2 ramped {start} -> {final}%"
-            f" (expected {want:.1f} +- {FOCUSED_DOWN_STEP}), stopped on release, nothing else moved"
+            f" (expected {want:.1f} +- {tolerance:.0f}, off by {final - want:+.1f}), stopped on release, nothing else moved"
         )
 
         self.focus("hw3", audioctl, lua)
@@ -507,6 +517,10 @@ class UserUnit:
             self.k.report(f"FAIL unit crash: the restarted daemon says vesktop is at {got.get('volume')}")
             raise AssertionError("remembered volume")
         self.k.expect("after the crash: vesktop still at 42 (wpctl)")
+        # The new daemon answers its socket before it has registered its shortcuts
+        # with Hyprland (they are registered from a task started after the socket is
+        # bound): a press before that would do nothing.
+        self.k.shortcuts(sorted(json.loads(self.k.run(f"cat {self.config}"))["keys"]))
         self.k.press("volumeup")
         self.k.state["sink"] = (self.k.state["sink"][0] + STEP, False)
         self.k.expect("after the crash: raise (global sink-up) works")
