@@ -352,3 +352,52 @@ fn a_server_answering_errors_gets_one_connection_and_rests() {
 fn a_server_answering_the_wrong_type_gets_one_connection_and_rests() {
     a_failing_server_gets_one_connection_and_rests(WRONG_TYPE);
 }
+
+/// A notification service whose D-Bus activation fails (an activation file whose program
+/// exits at once, as a masked or misconfigured mako gives): each call costs the bus a
+/// fork, so the daemon rests after each failure. A server that then takes the name ends
+/// the rest: the very next change is shown, not the one after up to 30 s.
+#[test]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
+fn a_server_that_appears_ends_the_rest_a_failed_activation_began() {
+    let s = session();
+    let p = vesktop("t-osd-activation");
+    let st = s.streams(1, &props(&p)).unwrap();
+    std::fs::write(
+        s.bus_services_dir()
+            .join("org.freedesktop.Notifications.service"),
+        "[D-BUS Service]\nName=org.freedesktop.Notifications\nExec=/bin/false\n",
+    )
+    .unwrap();
+    let mon = s.dbus_monitor(NOTIFY_CALLS).unwrap();
+    let d = s.daemon(r#"{"osd":"notify"}"#).unwrap();
+    // Changes as a held key makes them until the third failed call: the rest after it
+    // is 4 s (after 1 s and 2 s ones).
+    let mut changes = 0;
+    wait_until(Duration::from_secs(60), "three failed Notify calls", || {
+        app(call(&d, set("vesktop", 30.0 + f64::from(changes % 40))));
+        changes += 1;
+        std::thread::sleep(Duration::from_millis(20)); // the key's repeat rate
+        notify_calls(&mon.lines.all()).len() >= 3
+    })
+    .unwrap();
+    assert!(changes > 10, "{changes} changes: the rests did not hold");
+    let log = d.log();
+    assert!(
+        log.contains("org.freedesktop.DBus.Error.Spawn"),
+        "the failed activation is what was logged: {log}"
+    );
+    // Now a server takes the name, in the middle of the 4 s rest; one change.
+    let server = FakeServer::start(&s, ANSWER);
+    app(call(&d, set("vesktop", 77.0)));
+    wait_until(Duration::from_secs(10), "the change's Notify", || {
+        !server.calls().is_empty()
+    })
+    .unwrap();
+    assert_eq!(server.calls().len(), 1);
+    assert_wpctl(&s, st.ids[0], 0.77, false);
+    wait_until(Duration::from_secs(10), "the daemon to say so", || {
+        d.log().contains("on-screen feedback works again")
+    })
+    .unwrap();
+}

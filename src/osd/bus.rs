@@ -10,7 +10,9 @@
 //! connection: only a call that got no answer (a deadline, a broken socket) starts afresh.
 //! After a failure the bus is left alone for a while ([`Backoff`]): a server that fails
 //! every call (or whose D-Bus activation fails, a fork per call) got a call, and often a
-//! new connection, for every ramp update of a held key.
+//! new connection, for every ramp update of a held key. A rest that began with nobody
+//! owning the service's name ends when somebody does (asked of the bus at each change,
+//! one cheap call): the user who starts mako sees the next change.
 
 use super::notify::{self, Notification};
 use super::swayosd::{self, Api, Call};
@@ -97,6 +99,8 @@ pub struct Bus {
     tags: Option<bool>,
     failing: bool,
     backoff: Backoff,
+    /// The rest began with nobody owning the service's name (its activation failed).
+    unowned: bool,
 }
 
 /// How long changes go unshown after a failure: [`Backoff::FIRST`], doubling with each
@@ -145,13 +149,17 @@ impl Bus {
             tags: None,
             failing: false,
             backoff: Backoff::default(),
+            unowned: false,
         }
     }
 
     /// Shows one app's state; failures are logged (once) and otherwise ignored.
     pub async fn show(&mut self, kind: OsdKind, timeout_ms: u32, s: &Shown) {
         if self.backoff.resting(Instant::now()) {
-            return;
+            if !(self.unowned && self.owned(kind).await == Some(true)) {
+                return;
+            }
+            self.backoff.succeeded();
         }
         let r = self
             .try_show(kind, timeout_ms, s)
@@ -183,6 +191,7 @@ impl Bus {
                 // change after a notification daemon starts is shown: no rest for that.
                 if !matches!(e, OsdError::NoService(_)) {
                     self.backoff.failed(Instant::now());
+                    self.unowned = self.owned(kind).await == Some(false);
                 }
                 // The server may have restarted: what was learnt of it is asked again.
                 self.api = None;
@@ -190,6 +199,34 @@ impl Bus {
                 self.ids.clear();
             }
         }
+    }
+
+    /// Whether somebody owns the service's name, on the connection there is (None: no
+    /// connection, or the bus did not answer in time).
+    async fn owned(&self, kind: OsdKind) -> Option<bool> {
+        let (conn, _) = self.conn.as_ref()?;
+        let name = match kind {
+            OsdKind::Notify => notify::DESTINATION,
+            OsdKind::Swayosd => swayosd::DESTINATION,
+        };
+        let ask = async {
+            let reply = conn
+                .call_method(
+                    Some("org.freedesktop.DBus"),
+                    "/org/freedesktop/DBus",
+                    Some("org.freedesktop.DBus"),
+                    "NameHasOwner",
+                    &name,
+                )
+                .await
+                .ok()?;
+            reply.body().deserialize::<bool>().ok()
+        };
+        ask.or(async {
+            Timer::after(CALL_TIMEOUT).await;
+            None
+        })
+        .await
     }
 
     async fn connection(&mut self) -> Result<Connection, OsdError> {

@@ -77,6 +77,7 @@ const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bu
 <busconfig>
   <type>session</type>
   <listen>ADDRESS</listen>
+  <servicedir>SERVICES</servicedir>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
@@ -147,14 +148,18 @@ impl Session {
             sink_id: 0,
             env: Vec::new(),
         };
-        // A session bus of our own, with no service directories: the stock session config
-        // would D-Bus-activate whatever is installed (mako-notifier ships an activation
-        // file for org.freedesktop.Notifications), so "no notification service" could
-        // never be tested, and a test's notification could start the desktop's daemon.
+        // A session bus of our own, whose only service directory is ours and empty unless
+        // a test puts an activation file there: the stock session config would
+        // D-Bus-activate whatever is installed (mako-notifier ships an activation file for
+        // org.freedesktop.Notifications), so "no notification service" could never be
+        // tested, and a test's notification could start the desktop's daemon.
         let bus_config = s.dir.path().join("bus.conf");
         let bus_address = format!("unix:path={}", s.bus_path().display());
-        std::fs::write(&bus_config, BUS_CONFIG.replace("ADDRESS", &bus_address))
-            .map_err(|e| e.to_string())?;
+        std::fs::create_dir(s.bus_services_dir()).map_err(|e| e.to_string())?;
+        let config = BUS_CONFIG
+            .replace("ADDRESS", &bus_address)
+            .replace("SERVICES", &s.bus_services_dir().display().to_string());
+        std::fs::write(&bus_config, config).map_err(|e| e.to_string())?;
         // dbus prints its address once it listens: that is the readiness signal.
         let mut dbus = die_with_parent(&mut s.command("dbus-daemon"))
             .arg(format!("--config-file={}", bus_config.display()))
@@ -225,6 +230,11 @@ impl Session {
     /// The session bus's socket (its address is `unix:path=` this).
     pub fn bus_path(&self) -> PathBuf {
         self.dir.path().join("bus")
+    }
+
+    /// The session bus's service directory (D-Bus activation files; empty at the start).
+    pub fn bus_services_dir(&self) -> PathBuf {
+        self.dir.path().join("dbus-services")
     }
 
     /// This project's binary `name`.
