@@ -31,6 +31,18 @@ case "$mode" in
 esac
 # The testing root has its packages already (and no Nix).
 [ -n "${AUDIO_DAEMON_IN_TESTING_ROOT:-}" ] || scripts/setup-debian.sh
+# The testing root (mmdebstrap: mostly downloads and dpkg, about 2 min on a fresh machine)
+# is built while this machine's stack is tested, and waited for before its turn. After
+# setup-debian: both use apt.
+root_build=
+if [ "$mode" = all ]; then
+  root_log=$(mktemp)
+  # Its own process group, so that a failure here stops all of it (by its PID, which
+  # leads the group); an interrupted build is never used (testing-root.sh).
+  setsid scripts/testing-root.sh build >"$root_log" 2>&1 &
+  root_build=$!
+  trap '[ -z "$root_build" ] || kill -- "-$root_build" 2>/dev/null || true' EXIT
+fi
 echo "== stack: $(. /etc/os-release && echo "$PRETTY_NAME"), $(pipewire --version | grep -m1 -o 'libpipewire [0-9.]*'), $(wireplumber --version | grep -m1 -o 'libwireplumber [0-9.]*')"
 
 # The integration tests start the stream helper from the tools crate: build every
@@ -74,6 +86,15 @@ fi
 
 if [ "$mode" = all ]; then
   echo "== the users' stack: PipeWire 1.6 / WirePlumber 0.5 in the Debian testing root"
+  root_status=0
+  wait "$root_build" || root_status=$?
+  root_build=
+  cat "$root_log"
+  rm -f "$root_log"
+  [ "$root_status" = 0 ] || {
+    echo "FAIL: building the testing root (exit $root_status)" >&2
+    exit 1
+  }
   scripts/testing-root.sh test
   echo "== compositor checks: Hyprland --verify-config, waybar, Hyprland in a VM"
   scripts/compositor-tests.sh

@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod files;
 pub mod keys;
 pub mod lines;
+pub mod logs;
 pub mod matching;
 pub mod memory;
 pub mod osd;

@@ -23,6 +23,7 @@
 //! are unit-tested with a recording fake (see the tests here and in `keys`).
 
 use crate::config::Config;
+use crate::logs;
 use crate::osd::{self, Feedback};
 use crate::protocol::{Event, Reply, Request, Response};
 use crate::pw::{self, Command, PipewireThread};
@@ -51,7 +52,7 @@ pub struct Service {
     feedback: Feedback,
     waybar: waybar::Signaller,
     subscribers: RefCell<Vec<Sender<Rc<str>>>>,
-    /// The last message logged for a failure nobody waited for.
+    /// The last message handed to the log (written or counted by `logs`), for tests.
     last_logged: RefCell<String>,
 }
 
@@ -95,20 +96,17 @@ impl Service {
         self.ex
             .spawn(async move {
                 if let Err(e) = me.call(request).await {
-                    me.log(format!("key: {e}"));
+                    me.log(logs::Kind::KeyRequest, format!("key: {e}"));
                 }
             })
             .detach();
     }
 
     /// Logs what an entrance could not turn into a request, or a failure nobody waits
-    /// for; a message repeated in a row is logged once.
-    pub fn log(&self, message: String) {
-        let mut last = self.last_logged.borrow_mut();
-        if *last != message {
-            eprintln!("audio-daemon: {message}");
-            *last = message;
-        }
+    /// for: rate-limited per kind (`logs`), as a peer can cause any number of them.
+    pub fn log(&self, kind: logs::Kind, message: String) {
+        logs::warn(kind, || message.clone());
+        *self.last_logged.borrow_mut() = message;
     }
 
     /// What the compositor says has the focus (for `@focused`).
@@ -151,7 +149,9 @@ impl Service {
             .retain(|s| match s.try_send(line.clone()) {
                 Ok(()) => true,
                 Err(TrySendError::Full(_)) => {
-                    eprintln!("audio-daemon: dropping a subscriber that stopped reading");
+                    logs::warn(logs::Kind::Subscriber, || {
+                        "dropping a subscriber that stopped reading".into()
+                    });
                     false
                 }
                 Err(TrySendError::Closed(_)) => false,

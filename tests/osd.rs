@@ -75,6 +75,12 @@ fn without_a_notification_service_one_warning_and_everything_works() {
     assert_wpctl(&s, st.ids[0], 0.20, false);
     // No thread of the `blocking` pool was started for D-Bus: its threads never exit and
     // wake up twice a second (blocking 1.7), which would end the daemon's idle silence.
+    assert_no_blocking_pool(&d);
+}
+
+/// No thread of the `blocking` pool: its threads never exit and wake up twice a second
+/// (blocking 1.7), which would end the daemon's idle silence.
+fn assert_no_blocking_pool(d: &audio_daemon_testkit::Daemon) {
     let threads: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", d.proc.pid()))
         .unwrap()
         .flatten()
@@ -85,6 +91,27 @@ fn without_a_notification_service_one_warning_and_everything_works() {
         !threads.iter().any(|t| t.starts_with("blocking")),
         "{threads:?}"
     );
+}
+
+/// A session bus at an abstract socket (issue 23 #12): the daemon connects to it itself,
+/// on its reactor, as to a path; zbus's own connect would start the `blocking` pool.
+#[test]
+#[cfg_attr(pw_tests_off, ignore = "needs PipeWire (AUDIO_DAEMON_PW_TESTS=0)")]
+fn an_abstract_session_bus_is_reached_without_a_thread() {
+    let mut s = session();
+    let p = vesktop("t-osd-abstract");
+    let st = s.streams(1, &props(&p)).unwrap();
+    let server = FakeServer::start(&s, ANSWER);
+    let address = s.bus_abstract_address();
+    s.set_env("DBUS_SESSION_BUS_ADDRESS", &address);
+    let d = s.daemon(r#"{"osd":"notify"}"#).unwrap();
+    app(call(&d, set("vesktop", 41.0)));
+    assert_wpctl(&s, st.ids[0], 0.41, false);
+    wait_until(Duration::from_secs(10), "the change's Notify", || {
+        server.calls().len() == 1
+    })
+    .unwrap();
+    assert_no_blocking_pool(&d);
 }
 
 #[test]

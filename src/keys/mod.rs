@@ -17,6 +17,7 @@ pub use command::{CommandError, KeyCommand};
 
 use crate::config::keys::{Hold, Key, RampConfig};
 use crate::config::Config;
+use crate::logs;
 use crate::protocol::Request;
 use crate::service::Service;
 use ramp::Ramp;
@@ -182,8 +183,9 @@ impl Keys {
         self.service.submit(request);
     }
 
+    /// What a binding or shortcut got wrong (a peer can send any number of them).
     fn log(&self, message: String) {
-        self.service.log(message);
+        self.service.log(logs::Kind::Binding, message);
     }
 }
 

@@ -22,8 +22,10 @@ use smol::future::FutureExt;
 use smol::Timer;
 use std::collections::HashMap;
 use std::fmt;
+use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
+use zbus::address::transport::UnixSocket;
 use zbus::Connection;
 
 /// Longest a call may take; then it is abandoned (and the next change tries again).
@@ -233,22 +235,19 @@ impl Bus {
         if let Some((c, _)) = &self.conn {
             return Ok(c.clone());
         }
-        let builder = match session_bus_path()? {
-            // Connected here, without blocking, on the reactor: zbus would connect from a
-            // thread of the `blocking` pool, which (blocking 1.7) never exits and wakes up
-            // twice a second for the daemon's whole life.
-            Some(path) => {
-                let stream = smol::Async::<std::os::unix::net::UnixStream>::connect(&path)
-                    .await
-                    .map_err(|e| {
-                        OsdError::Connect(zbus::Error::Address(format!("{}: {e}", path.display())))
-                    })?;
-                let stream = stream
-                    .into_inner()
-                    .map_err(|e| OsdError::Connect(e.into()))?;
+        // Connected here, without blocking, on the reactor: zbus would connect from a
+        // thread of the `blocking` pool, which (blocking 1.7) never exits and wakes up
+        // twice a second for the daemon's whole life. That covers both kinds of
+        // session-bus socket a desktop uses: a path (systemd's, dbus-launch's) and an
+        // abstract name (older dbus-launch, some containers).
+        let builder = match session_bus_socket()? {
+            Some(socket) => {
+                let stream = connect_unix(&socket).await.map_err(|e| {
+                    OsdError::Connect(zbus::Error::Address(format!("{socket:?}: {e}")))
+                })?;
                 zbus::connection::Builder::async_io_unix_stream(stream)
             }
-            // An abstract socket or another transport: zbus's own way.
+            // Another transport (tcp, launchd…): zbus's own way.
             None => zbus::connection::Builder::session().map_err(OsdError::Connect)?,
         };
         let conn = builder
@@ -337,16 +336,67 @@ impl Bus {
 
 /// The session bus's socket file, when its address is one (`unix:path=…`, the usual case;
 /// zbus reads `DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`).
-fn session_bus_path() -> Result<Option<std::path::PathBuf>, OsdError> {
-    use zbus::address::transport::{Transport, UnixSocket};
+/// The session bus's Unix socket, if its address is one.
+fn session_bus_socket() -> Result<Option<UnixSocket>, OsdError> {
+    use zbus::address::transport::Transport;
     let address = zbus::Address::session().map_err(OsdError::Connect)?;
     Ok(match address.transport() {
         Transport::Unix(u) => match u.path() {
-            UnixSocket::File(p) => Some(p.clone()),
+            s @ (UnixSocket::File(_) | UnixSocket::Abstract(_)) => Some(s.clone()),
             _ => None,
         },
         _ => None,
     })
+}
+
+/// A non-blocking connect to `socket` (a path or an abstract name). A Unix socket
+/// connects at once or fails at once (`EAGAIN` on a full backlog): nothing to wait for.
+async fn connect_unix(socket: &UnixSocket) -> std::io::Result<UnixStream> {
+    match socket {
+        UnixSocket::File(path) => smol::Async::<UnixStream>::connect(path).await?.into_inner(),
+        UnixSocket::Abstract(name) => connect_abstract(name.as_encoded_bytes()),
+        _ => Err(std::io::ErrorKind::Unsupported.into()),
+    }
+}
+
+fn connect_abstract(name: &[u8]) -> std::io::Result<UnixStream> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: socket(2) with constant arguments.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor just created here and owned by nothing else.
+    let stream = unsafe { UnixStream::from_raw_fd(fd) };
+    // SAFETY: sockaddr_un is plain data; all zeros is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    // An abstract name: a NUL, then the name's bytes (not NUL-terminated).
+    if name.len() >= addr.sun_path.len() {
+        return Err(std::io::ErrorKind::InvalidInput.into());
+    }
+    for (d, &b) in addr.sun_path[1..].iter_mut().zip(name) {
+        *d = b as libc::c_char;
+    }
+    let len = std::mem::size_of::<libc::sa_family_t>() + 1 + name.len();
+    // SAFETY: `addr` is a valid sockaddr_un and `len` covers only its used bytes.
+    let r = unsafe {
+        libc::connect(
+            stream.as_raw_fd(),
+            (&addr as *const libc::sockaddr_un).cast(),
+            len as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(stream)
 }
 
 /// Whether the notification server says (GetCapabilities) that it stacks by tag.

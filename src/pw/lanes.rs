@@ -15,6 +15,7 @@
 //! listen to nothing but errors. Lanes are made on first use and dropped with their client;
 //! past [`MAX_LANES`] clients share one.
 
+use crate::logs;
 use pipewire::context::ContextRc;
 use pipewire::core::{CoreRc, PW_ID_CORE};
 use pipewire::device::Device;
@@ -66,7 +67,9 @@ impl Lane {
                 } else {
                     // A set_param on an object that vanished meanwhile, and the like:
                     // the main connection's registry reports the removal.
-                    eprintln!("audio-daemon: PipeWire error on object {id}: {message} ({res})");
+                    logs::warn(logs::Kind::PipeWireObject, || {
+                        format!("PipeWire error on object {id}: {message} ({res})")
+                    });
                 }
             })
             .register();

@@ -3,6 +3,7 @@
 
 use super::lanes::{Lanes, Owner, Target};
 use super::{pod, Ctx};
+use crate::logs;
 use crate::state::{Props, Update};
 use pipewire::client::{Client, ClientChangeMask, ClientListener};
 use pipewire::core::{CoreRc, PW_ID_CORE};
@@ -89,7 +90,9 @@ impl Conn {
                     // A failed set_param on a vanished node and the like: the state
                     // learns of the removal from the registry, the request from its
                     // deadline.
-                    eprintln!("audio-daemon: PipeWire error on object {id}: {message} ({res})");
+                    logs::warn(logs::Kind::PipeWireObject, || {
+                        format!("PipeWire error on object {id}: {message} ({res})")
+                    });
                 }
             })
             .register();

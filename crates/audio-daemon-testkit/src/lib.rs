@@ -77,6 +77,7 @@ const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bu
 <busconfig>
   <type>session</type>
   <listen>ADDRESS</listen>
+  <listen>ABSTRACT</listen>
   <servicedir>SERVICES</servicedir>
   <auth>EXTERNAL</auth>
   <policy context="default">
@@ -158,6 +159,7 @@ impl Session {
         std::fs::create_dir(s.bus_services_dir()).map_err(|e| e.to_string())?;
         let config = BUS_CONFIG
             .replace("ADDRESS", &bus_address)
+            .replace("ABSTRACT", &s.bus_abstract_address())
             .replace("SERVICES", &s.bus_services_dir().display().to_string());
         std::fs::write(&bus_config, config).map_err(|e| e.to_string())?;
         // dbus prints its address once it listens: that is the readiness signal.
@@ -230,6 +232,19 @@ impl Session {
     /// The session bus's socket (its address is `unix:path=` this).
     pub fn bus_path(&self) -> PathBuf {
         self.dir.path().join("bus")
+    }
+
+    /// The same session bus at an abstract socket (`unix:abstract=`), as older
+    /// dbus-launch and some containers give it. The session's commands get the path
+    /// address; a test sets this one with [`Session::set_env`].
+    pub fn bus_abstract_address(&self) -> String {
+        // Abstract names are global to the network namespace: the private dir's
+        // (unique) name keeps two sessions apart.
+        let unique = self.dir.path().file_name().unwrap_or_default();
+        format!(
+            "unix:abstract=audio-daemon-test/{}",
+            unique.to_string_lossy()
+        )
     }
 
     /// The session bus's service directory (D-Bus activation files; empty at the start).

@@ -5,7 +5,8 @@
 //! protocol fuzzing (`fuzz.rs`, seeded: `gen.rs`), 1,000 SIGHUPs with configs that add,
 //! remove and reorder apps, PipeWire and WirePlumber killed and restarted, idle and
 //! half-open connections over the cap, two daemons started at once, a stopped stream
-//! client, subscribers that hang up at once, a hung Hyprland and sway, and a `set` flood
+//! client, subscribers that hang up at once, a hung Hyprland and sway, log floods
+//! (bindings, failing keys, vanishing streams), and a `set` flood
 //! on a 50-stream app with WirePlumber's CPU and memory measured paced and unpaced. It
 //! prints one table and exits non-zero if any invariant broke. Sibling binaries are
 //! taken from its own directory:
@@ -25,6 +26,7 @@ mod flood;
 mod fuzz;
 mod gen;
 mod keypress;
+mod logs;
 
 use audio_daemon_ipc::{Request, Response};
 use audio_daemon_testkit::{self as testkit, Client, Daemon, Session, Streams};
@@ -39,7 +41,7 @@ usage: audio-daemon-attack [--full] [--seed N] [--only NAME]
 Attacks the release daemon on a private PipeWire and prints a table: attack, count,
 outcome, and the latency of a keypress client timed meanwhile. --full (or
 AUDIO_DAEMON_ATTACK_FULL=1): 10^6 fuzzed lines and longer loops. --only runs one of
-fuzz, reloads, idle, subscribers, frozen, start, restarts, hung, flood.
+fuzz, reloads, idle, subscribers, frozen, start, restarts, hung, logs, flood.
 Exit status: 0 every invariant held, 1 one broke, 2 usage, 3 could not set up.";
 
 /// How much of everything.
@@ -50,6 +52,8 @@ pub struct Sizes {
     pub starts: usize,
     pub subscribers: usize,
     pub flood: Duration,
+    /// How long WirePlumber is watched after a flood, for the row's "busy after".
+    pub calm: Duration,
 }
 
 const CI: Sizes = Sizes {
@@ -59,6 +63,7 @@ const CI: Sizes = Sizes {
     starts: 10,
     subscribers: 2000,
     flood: Duration::from_secs(5),
+    calm: Duration::from_secs(15),
 };
 
 const FULL: Sizes = Sizes {
@@ -68,6 +73,7 @@ const FULL: Sizes = Sizes {
     starts: 50,
     subscribers: 10_000,
     flood: Duration::from_secs(10),
+    calm: Duration::from_secs(120),
 };
 
 /// A private PipeWire, the daemon, and the streams the attacks use: `vesktop` and
@@ -282,7 +288,7 @@ fn main() -> ExitCode {
         rows.push(fuzz_row(&mut h, sizes, seed, &keys));
     }
     type Attack = fn(&mut Harness, &Sizes, &Keypress) -> Row;
-    let attacks: [(&str, Attack); 7] = [
+    let attacks: [(&str, Attack); 8] = [
         ("reloads", attacks::reloads),
         ("idle", clients::idle_over_cap),
         ("subscribers", clients::subscribers_hang_up),
@@ -290,6 +296,7 @@ fn main() -> ExitCode {
         ("start", attacks::concurrent_start),
         ("restarts", attacks::restarts),
         ("hung", compositors::hung_compositor),
+        ("logs", logs::log_floods),
     ];
     for (name, attack) in attacks {
         if wanted(name) {
