@@ -115,8 +115,56 @@ struct Container {
     focused: bool,
     /// Child ids in focus order (workspaces: empty when the workspace has no window).
     focus: Vec<i64>,
+    #[serde(deserialize_with = "bounded")]
     nodes: Vec<Container>,
+    #[serde(deserialize_with = "bounded")]
     floating_nodes: Vec<Container>,
+}
+
+/// Most containers read from one message. sway's tree for a busy desktop holds a few
+/// hundred; each costs about 200 bytes parsed, and a peer may send 4 MiB of `{}` (1.4
+/// million containers: 288 MB and 2.3 s on the thread that serves every key). Past this
+/// the message is malformed (a tree: nothing known to be focused), and parsing stops
+/// there, so a message costs at most about 2 MB and a few milliseconds.
+pub const MAX_CONTAINERS: usize = 10_000;
+
+thread_local! {
+    /// What is left of [`MAX_CONTAINERS`] for the message being parsed. serde's derive
+    /// cannot hand state down to nested containers, so it lives here; a message is
+    /// parsed in one synchronous call ([`parse`]), which starts it afresh.
+    static BUDGET: std::cell::Cell<usize> = const { std::cell::Cell::new(MAX_CONTAINERS) };
+}
+
+/// A list of containers, each taken from [`BUDGET`] (nested ones count as they are read).
+fn bounded<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Container>, D::Error> {
+    struct Nodes;
+    impl<'de> serde::de::Visitor<'de> for Nodes {
+        type Value = Vec<Container>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of containers")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut nodes = Vec::new();
+            while let Some(c) = seq.next_element::<Container>()? {
+                let left = BUDGET.get().checked_sub(1).ok_or_else(|| {
+                    serde::de::Error::custom(format!("more than {MAX_CONTAINERS} containers"))
+                })?;
+                BUDGET.set(left);
+                nodes.push(c);
+            }
+            Ok(nodes)
+        }
+    }
+    d.deserialize_seq(Nodes)
+}
+
+/// One message's JSON, with a fresh container budget.
+fn parse<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> serde_json::Result<T> {
+    BUDGET.set(MAX_CONTAINERS);
+    serde_json::from_slice(payload)
 }
 
 impl Container {
@@ -190,7 +238,7 @@ impl Tracker {
         let mut out = Vec::new();
         match kind {
             EVENT_WINDOW => {
-                let Ok(ev) = serde_json::from_slice::<WindowEvent>(payload) else {
+                let Ok(ev) = parse::<WindowEvent>(payload) else {
                     return Ok(out);
                 };
                 let c = &ev.container;
@@ -206,7 +254,7 @@ impl Tracker {
                 }
             }
             EVENT_WORKSPACE => {
-                let Ok(ev) = serde_json::from_slice::<WorkspaceEvent>(payload) else {
+                let Ok(ev) = parse::<WorkspaceEvent>(payload) else {
                     return Ok(out);
                 };
                 if ev.change == "focus" && ev.current.as_ref().is_some_and(|w| w.focus.is_empty()) {
@@ -214,7 +262,7 @@ impl Tracker {
                 }
             }
             EVENT_BINDING => {
-                let Ok(ev) = serde_json::from_slice::<BindingEvent>(payload) else {
+                let Ok(ev) = parse::<BindingEvent>(payload) else {
                     return Ok(out);
                 };
                 if ev.change == "run" {
@@ -226,7 +274,7 @@ impl Tracker {
             GET_TREE => {
                 // Connected either way: a tree that does not parse says nothing is
                 // known to be focused (`no_focus`), not that sway is unreachable.
-                let Ok(tree) = serde_json::from_slice::<Container>(payload) else {
+                let Ok(tree) = parse::<Container>(payload) else {
                     self.set(None, Focus::Nothing, &mut out);
                     return Ok(out);
                 };

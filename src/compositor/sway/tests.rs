@@ -126,6 +126,50 @@ fn a_tree_that_does_not_parse_means_nothing_focused_not_disconnected() {
     }
 }
 
+/// A root whose children are `empty` empty containers and then `window`.
+fn tree_with(empty: usize, window: &str) -> Vec<u8> {
+    let mut nodes = vec!["{}"; empty];
+    nodes.push(window);
+    format!(r#"{{"id":1,"type":"root","nodes":[{}]}}"#, nodes.join(",")).into_bytes()
+}
+
+#[test]
+fn a_tree_of_too_many_containers_is_refused_and_a_real_one_is_not() {
+    let focused = r#"{"id":7,"type":"con","app_id":"foot","name":"t","pid":70,"focused":true}"#;
+    let window = Focus::Window(Window::new("foot", "t", Some(70)));
+    let mut t = Tracker::default();
+    // 4 MiB of empty containers with the focused window last, as an attacker's sway
+    // sends: refused (nothing known to be focused), not parsed to the end.
+    let huge = tree_with(1_390_000, focused);
+    assert!(huge.len() > 4_000_000 && huge.len() <= MAX_PAYLOAD as usize);
+    assert_eq!(
+        focus_of(&t.on_message(GET_TREE, &huge).unwrap()),
+        [Focus::Nothing]
+    );
+    // A big desktop's tree, on the same tracker (each message has its own budget).
+    let big = tree_with(MAX_CONTAINERS - 1, focused);
+    assert_eq!(focus_of(&t.on_message(GET_TREE, &big).unwrap()), [window]);
+    // Nested containers count too: 40 levels (within serde_json's depth limit) of
+    // 300 each.
+    let mut deep = String::from(focused);
+    for _ in 0..40 {
+        deep = format!(
+            r#"{{"type":"con","nodes":[{},{}]}}"#,
+            vec!["{}"; 300].join(","),
+            deep
+        );
+    }
+    let deep = format!(r#"{{"id":1,"type":"root","nodes":[{deep}]}}"#);
+    assert_eq!(
+        focus_of(
+            &Tracker::default()
+                .on_message(GET_TREE, deep.as_bytes())
+                .unwrap()
+        ),
+        [Focus::Nothing]
+    );
+}
+
 #[test]
 fn bindings_that_start_with_nop_audio_daemon_become_commands() {
     let mut t = Tracker::default();

@@ -1,11 +1,13 @@
 //! A hung compositor (issue 23 #1, #2): a daemon started in a Hyprland session whose
 //! sockets listen with a full backlog and never accept, whose other instance
-//! directories hold a FIFO and a 1 GiB sparse file as `hyprland.lock`; and one in a sway
-//! session whose socket is jammed the same way. Each keeps trying to follow its
+//! directories hold a FIFO and a 1 GiB sparse file as `hyprland.lock`; one in a sway
+//! session whose socket is jammed the same way; and one whose sway answers with a 4 MiB
+//! tree (issue 23 #3). Each keeps trying to follow its
 //! compositor meanwhile. Every request on its socket must still be answered, quickly,
 //! and the huge lock must not be read into memory.
 
 use crate::keypress::Keypress;
+use crate::standin;
 use crate::{status_kib, Harness, Row, Sizes};
 use audio_daemon::compositor::socket;
 use audio_daemon_ipc::Request;
@@ -61,8 +63,14 @@ fn fifo(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// One daemon with `env`, on a socket of its own: how its requests went.
-fn attack_one(h: &Harness, name: &str, env: &[(&str, String)]) -> Result<String, String> {
+/// One daemon with `env`, on a socket of its own: how its requests went. `started`
+/// runs once the daemon answers, before the timed requests.
+fn attack_one(
+    h: &Harness,
+    name: &str,
+    env: &[(&str, String)],
+    started: impl FnOnce() -> Result<(), String>,
+) -> Result<String, String> {
     let s = &h.session;
     let sock = s.runtime_dir().join(format!("hung-{name}.sock"));
     let config = s.runtime_dir().join(format!("hung-{name}.json"));
@@ -98,6 +106,7 @@ fn attack_one(h: &Harness, name: &str, env: &[(&str, String)]) -> Result<String,
         &format!("the daemon in a hung {name} session to answer"),
         answers,
     )?;
+    started()?;
     let mut slowest = Duration::ZERO;
     for i in 0..REQUESTS {
         let t = Instant::now();
@@ -117,7 +126,7 @@ fn attack_one(h: &Harness, name: &str, env: &[(&str, String)]) -> Result<String,
     }
     if peak > MAX_PEAK_KIB {
         return Err(format!(
-            "peak RSS {peak} KiB (> {MAX_PEAK_KIB} KiB): the lock was read"
+            "{name}: peak RSS {peak} KiB (> {MAX_PEAK_KIB} KiB): a huge lock file or sway message was read whole"
         ));
     }
     Ok(format!(
@@ -148,17 +157,50 @@ fn set_up_and_attack(h: &Harness) -> Result<String, String> {
         h,
         "Hyprland",
         &[("HYPRLAND_INSTANCE_SIGNATURE", "hung".into())],
+        || Ok(()),
     )?;
     let sway_sock = run.join("sway-ipc.hung.sock");
     let _sway = jam(&sway_sock)?;
-    let sway = attack_one(h, "sway", &[("SWAYSOCK", sway_sock.display().to_string())])?;
-    Ok(format!("{hyprland}; {sway}"))
+    let sway = attack_one(
+        h,
+        "sway",
+        &[("SWAYSOCK", sway_sock.display().to_string())],
+        || Ok(()),
+    )?;
+    let tree = huge_tree(h)?;
+    Ok(format!("{hyprland}; {sway}; {tree}"))
+}
+
+/// A sway whose tree is 4 MiB of empty containers (issue 23 #3), the focused window
+/// last: parsed on the serving thread it cost 288 MB and delayed keys by 2.3 s.
+fn huge_tree(h: &Harness) -> Result<String, String> {
+    let path = h.session.runtime_dir().join("sway-ipc.tree.sock");
+    let listener = UnixListener::bind(&path).map_err(|e| e.to_string())?;
+    let mut nodes = vec!["{}"; 1_390_000];
+    nodes.push(r#"{"id":7,"type":"con","app_id":"foot","pid":4242,"focused":true}"#);
+    let tree = format!(r#"{{"id":1,"type":"root","nodes":[{}]}}"#, nodes.join(","));
+    let (tx, session) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(standin::sway_session(&listener, tree.as_bytes())));
+    let mut held = None;
+    attack_one(
+        h,
+        "sway with a 4 MiB tree",
+        &[("SWAYSOCK", path.display().to_string())],
+        // The tree has been read (the write took all but a socket buffer's worth).
+        || {
+            let s = session
+                .recv_timeout(testkit::SETUP_TIMEOUT)
+                .map_err(|_| "the daemon did not ask the stand-in sway for its tree")??;
+            held = Some(s);
+            Ok(())
+        },
+    )
 }
 
 pub fn hung_compositor(h: &mut Harness, _sizes: &Sizes, keys: &Keypress) -> Row {
     Row {
         attack: "hung compositor".into(),
-        count: format!("2 daemons x {REQUESTS} requests"),
+        count: format!("3 daemons x {REQUESTS} requests"),
         outcome: set_up_and_attack(h),
         keypress: keys.take().cell(),
     }

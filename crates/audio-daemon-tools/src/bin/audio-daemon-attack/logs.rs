@@ -6,12 +6,13 @@
 //! event, and the daemon must still apply the binding sent after the flood.
 
 use crate::keypress::Keypress;
+use crate::standin;
 use crate::{Harness, Row, Sizes};
 use audio_daemon::compositor::sway;
 use audio_daemon::logs::BURST;
 use audio_daemon_ipc::{Request, Response};
 use audio_daemon_testkit::{self as testkit, Proc};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::process::Stdio;
 
@@ -37,47 +38,6 @@ fn commands() -> Vec<String> {
     c.extend((0..FAILING).map(|i| format!("nop audio-daemon up nothing-{i}")));
     c.push(format!("nop audio-daemon set vesktop {LAST}"));
     c
-}
-
-/// Reads one framed message (the daemon's subscribe or tree request): its type, or
-/// `None` if the peer closed the connection first.
-fn read_message(s: &mut UnixStream) -> Result<Option<u32>, String> {
-    let mut h = [0u8; 14];
-    match s.read_exact(&mut h) {
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        r => r.map_err(|e| e.to_string())?,
-    }
-    let (len, kind) = sway::decode_header(&h).map_err(|e| e.to_string())?;
-    let mut payload = vec![0u8; len as usize];
-    s.read_exact(&mut payload).map_err(|e| e.to_string())?;
-    Ok(Some(kind))
-}
-
-/// Answers the daemon's subscribe and tree request on `s`; false if it closed first.
-fn handshake(s: &mut UnixStream) -> Result<bool, String> {
-    for _ in 0..2 {
-        let (kind, reply): (u32, &[u8]) = match read_message(s)? {
-            None => return Ok(false),
-            Some(sway::SUBSCRIBE) => (sway::SUBSCRIBE, br#"{"success":true}"#),
-            Some(sway::GET_TREE) => (sway::GET_TREE, br#"{"id":1,"type":"root","nodes":[]}"#),
-            Some(other) => return Err(format!("unexpected request {other}")),
-        };
-        s.write_all(&sway::encode(kind, reply))
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(true)
-}
-
-/// The stand-in sway's session: the connection on which it answered the daemon's
-/// subscribe and tree request. (The daemon first probes the socket with a connection it
-/// closes at once: the next one is the session.)
-fn stand_in(listener: UnixListener) -> Result<UnixStream, String> {
-    loop {
-        let (mut s, _) = listener.accept().map_err(|e| e.to_string())?;
-        if handshake(&mut s)? {
-            return Ok(s);
-        }
-    }
 }
 
 /// Every binding, as sway's events (a daemon that stops reading fails this, not hangs it).
@@ -110,7 +70,9 @@ fn attack(h: &mut Harness) -> Result<String, String> {
     let listener = UnixListener::bind(&sway_sock).map_err(|e| e.to_string())?;
     let (session_tx, session) = std::sync::mpsc::channel();
     // Accepting in a thread of its own, as the daemon connects once it runs.
-    std::thread::spawn(move || session_tx.send(stand_in(listener)));
+    std::thread::spawn(move || {
+        session_tx.send(standin::sway_session(&listener, standin::EMPTY_TREE))
+    });
     let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
     let child = h
         .session

@@ -27,6 +27,7 @@ mod fuzz;
 mod gen;
 mod keypress;
 mod logs;
+mod standin;
 
 use audio_daemon_ipc::{Request, Response};
 use audio_daemon_testkit::{self as testkit, Client, Daemon, Session, Streams};
