@@ -36,6 +36,16 @@ struct Window {
     left_out: u64,
 }
 
+impl Window {
+    fn starting(now: Instant) -> Window {
+        Window {
+            start: now,
+            shown: 0,
+            left_out: 0,
+        }
+    }
+}
+
 /// Per-kind windows (the pure part, tested with explicit times).
 #[derive(Default)]
 pub struct Limiter {
@@ -51,19 +61,11 @@ impl Limiter {
         now: Instant,
         message: impl FnOnce() -> String,
     ) -> Option<String> {
-        let w = self.windows.entry(kind).or_insert(Window {
-            start: now,
-            shown: 0,
-            left_out: 0,
-        });
+        let w = self.windows.entry(kind).or_insert(Window::starting(now));
         let mut earlier = 0;
         if now.saturating_duration_since(w.start) >= WINDOW {
             earlier = w.left_out;
-            *w = Window {
-                start: now,
-                shown: 0,
-                left_out: 0,
-            };
+            *w = Window::starting(now);
         }
         if w.shown >= BURST {
             w.left_out += 1;

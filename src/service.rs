@@ -52,7 +52,8 @@ pub struct Service {
     feedback: Feedback,
     waybar: waybar::Signaller,
     subscribers: RefCell<Vec<Sender<Rc<str>>>>,
-    /// The last message handed to the log (written or counted by `logs`), for tests.
+    /// The last message handed to the log (written or counted by `logs`).
+    #[cfg(test)]
     last_logged: RefCell<String>,
 }
 
@@ -69,6 +70,7 @@ impl Service {
             feedback,
             waybar,
             subscribers: RefCell::default(),
+            #[cfg(test)]
             last_logged: RefCell::default(),
         })
     }
@@ -105,8 +107,9 @@ impl Service {
     /// Logs what an entrance could not turn into a request, or a failure nobody waits
     /// for: rate-limited per kind (`logs`), as a peer can cause any number of them.
     pub fn log(&self, kind: logs::Kind, message: String) {
-        logs::warn(kind, || message.clone());
-        *self.last_logged.borrow_mut() = message;
+        #[cfg(test)]
+        self.last_logged.replace(message.clone());
+        logs::warn(kind, move || message);
     }
 
     /// What the compositor says has the focus (for `@focused`).

@@ -334,9 +334,9 @@ impl Bus {
     }
 }
 
-/// The session bus's socket file, when its address is one (`unix:path=…`, the usual case;
-/// zbus reads `DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`).
-/// The session bus's Unix socket, if its address is one.
+/// The session bus's Unix socket, when its address is one: a file (`unix:path=…`, the
+/// usual case) or an abstract name (`unix:abstract=…`). zbus reads
+/// `DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`.
 fn session_bus_socket() -> Result<Option<UnixSocket>, OsdError> {
     use zbus::address::transport::Transport;
     let address = zbus::Address::session().map_err(OsdError::Connect)?;

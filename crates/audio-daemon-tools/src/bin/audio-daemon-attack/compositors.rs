@@ -11,7 +11,7 @@ use crate::standin;
 use crate::{status_kib, Harness, Row, Sizes};
 use audio_daemon::compositor::socket;
 use audio_daemon_ipc::Request;
-use audio_daemon_testkit::{self as testkit, Proc};
+use audio_daemon_testkit as testkit;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixListener;
 use std::path::Path;
@@ -71,27 +71,7 @@ fn attack_one(
     env: &[(&str, String)],
     started: impl FnOnce() -> Result<(), String>,
 ) -> Result<String, String> {
-    let s = &h.session;
-    let sock = s.runtime_dir().join(format!("hung-{name}.sock"));
-    let config = s.runtime_dir().join(format!("hung-{name}.json"));
-    std::fs::write(&config, r#"{"waybar_signal":null}"#).map_err(|e| e.to_string())?;
-    let mut cmd = s.command(s.bin("audio-daemon"));
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = cmd
-        .arg("--socket")
-        .arg(&sock)
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("audio-daemon: {e}"))?;
-    let mut daemon = Proc {
-        child,
-        name: "audio-daemon",
-    };
+    let (mut daemon, sock) = h.other_daemon(&format!("hung-{name}"), env, Stdio::null())?;
     let answers = || {
         testkit::Client::connect(&sock)
             .and_then(|mut c| {
@@ -175,23 +155,18 @@ fn set_up_and_attack(h: &Harness) -> Result<String, String> {
 /// last: parsed on the serving thread it cost 288 MB and delayed keys by 2.3 s.
 fn huge_tree(h: &Harness) -> Result<String, String> {
     let path = h.session.runtime_dir().join("sway-ipc.tree.sock");
-    let listener = UnixListener::bind(&path).map_err(|e| e.to_string())?;
     let mut nodes = vec!["{}"; 1_390_000];
     nodes.push(r#"{"id":7,"type":"con","app_id":"foot","pid":4242,"focused":true}"#);
     let tree = format!(r#"{{"id":1,"type":"root","nodes":[{}]}}"#, nodes.join(","));
-    let (tx, session) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(standin::sway_session(&listener, tree.as_bytes())));
+    let sway = standin::Sway::listen(&path, tree.into_bytes())?;
     let mut held = None;
     attack_one(
         h,
         "sway with a 4 MiB tree",
         &[("SWAYSOCK", path.display().to_string())],
-        // The tree has been read (the write took all but a socket buffer's worth).
+        // The tree has been read before the timed requests.
         || {
-            let s = session
-                .recv_timeout(testkit::SETUP_TIMEOUT)
-                .map_err(|_| "the daemon did not ask the stand-in sway for its tree")??;
-            held = Some(s);
+            held = Some(sway.session()?);
             Ok(())
         },
     )

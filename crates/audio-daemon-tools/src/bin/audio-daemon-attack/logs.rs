@@ -11,10 +11,9 @@ use crate::{Harness, Row, Sizes};
 use audio_daemon::compositor::sway;
 use audio_daemon::logs::BURST;
 use audio_daemon_ipc::{Request, Response};
-use audio_daemon_testkit::{self as testkit, Proc};
+use audio_daemon_testkit as testkit;
 use std::io::Write;
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::process::Stdio;
+use std::os::unix::net::UnixStream;
 
 const UNKNOWN: usize = 10_000;
 const BAD: usize = 4_000;
@@ -61,38 +60,16 @@ fn count(log: &str, pattern: &str) -> usize {
 }
 
 fn attack(h: &mut Harness) -> Result<String, String> {
-    let run = h.session.runtime_dir().to_owned();
-    let sock = run.join("flood.sock");
-    let sway_sock = run.join("sway-ipc.flood.sock");
-    let config = run.join("flood.json");
-    let log_path = run.join("flood.log");
-    std::fs::write(&config, r#"{"waybar_signal":null}"#).map_err(|e| e.to_string())?;
-    let listener = UnixListener::bind(&sway_sock).map_err(|e| e.to_string())?;
-    let (session_tx, session) = std::sync::mpsc::channel();
-    // Accepting in a thread of its own, as the daemon connects once it runs.
-    std::thread::spawn(move || {
-        session_tx.send(standin::sway_session(&listener, standin::EMPTY_TREE))
-    });
+    let sway_sock = h.session.runtime_dir().join("sway-ipc.flood.sock");
+    let stand_in = standin::Sway::listen(&sway_sock, standin::EMPTY_TREE.to_vec())?;
+    let log_path = h.session.runtime_dir().join("flood.log");
     let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
-    let child = h
-        .session
-        .command(h.session.bin("audio-daemon"))
-        .env("SWAYSOCK", &sway_sock)
-        .arg("--socket")
-        .arg(&sock)
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("audio-daemon: {e}"))?;
-    let mut daemon = Proc {
-        child,
-        name: "audio-daemon",
-    };
-    let mut sway = session
-        .recv_timeout(testkit::SETUP_TIMEOUT)
-        .map_err(|_| "the daemon did not connect to the stand-in sway")??;
+    let (mut daemon, sock) = h.other_daemon(
+        "flood",
+        &[("SWAYSOCK", sway_sock.display().to_string())],
+        log.into(),
+    )?;
+    let mut sway = stand_in.session()?;
     let call = |req: &Request| testkit::Client::connect(&sock).and_then(|mut c| c.call(req));
     // First, streams that come and go while the daemon changes them: PipeWire answers
     // a change to a vanished node with an error. Then the bindings (after the churn's

@@ -30,10 +30,10 @@ mod logs;
 mod standin;
 
 use audio_daemon_ipc::{Request, Response};
-use audio_daemon_testkit::{self as testkit, Client, Daemon, Session, Streams};
+use audio_daemon_testkit::{self as testkit, Client, Daemon, Proc, Session, Streams};
 use keypress::Keypress;
 use std::path::PathBuf;
-use std::process::ExitCode;
+use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
@@ -130,6 +130,39 @@ impl Harness {
 
     pub fn call(&self, req: &Request) -> Result<audio_daemon_ipc::Reply, String> {
         Client::connect(&self.daemon.socket)?.call(req)
+    }
+
+    /// Another daemon on this session's PipeWire, on a socket and a config of its own
+    /// (`NAME.sock`, `NAME.json`, in the runtime dir), with `env` added and its stderr
+    /// to `stderr`; returns it and its socket.
+    pub fn other_daemon(
+        &self,
+        name: &str,
+        env: &[(&str, String)],
+        stderr: Stdio,
+    ) -> Result<(Proc, PathBuf), String> {
+        let s = &self.session;
+        let sock = s.runtime_dir().join(format!("{name}.sock"));
+        let config = s.runtime_dir().join(format!("{name}.json"));
+        std::fs::write(&config, r#"{"waybar_signal":null}"#).map_err(|e| e.to_string())?;
+        let mut cmd = s.command(s.bin("audio-daemon"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .arg("--socket")
+            .arg(&sock)
+            .arg("--config")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| format!("audio-daemon: {e}"))?;
+        let daemon = Proc {
+            child,
+            name: "audio-daemon",
+        };
+        Ok((daemon, sock))
     }
 
     /// The attacked streams and the sink: what a rejected request must not change.

@@ -2,8 +2,11 @@
 //! (with whatever tree the attack gives), then the attack writes what it likes.
 
 use audio_daemon::compositor::sway;
+use audio_daemon_testkit as testkit;
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::sync::mpsc::Receiver;
 
 /// A tree with nothing in it (nothing focused).
 pub const EMPTY_TREE: &[u8] = br#"{"id":1,"type":"root","nodes":[]}"#;
@@ -40,11 +43,32 @@ fn handshake(s: &mut UnixStream, tree: &[u8]) -> Result<bool, String> {
 /// The session: the connection on which the daemon's subscribe and tree request were
 /// answered, `tree` being the tree. (The daemon first probes the socket with a
 /// connection it closes at once: the next one is the session.)
-pub fn sway_session(listener: &UnixListener, tree: &[u8]) -> Result<UnixStream, String> {
+fn sway_session(listener: &UnixListener, tree: &[u8]) -> Result<UnixStream, String> {
     loop {
         let (mut s, _) = listener.accept().map_err(|e| e.to_string())?;
         if handshake(&mut s, tree)? {
             return Ok(s);
         }
+    }
+}
+
+/// A stand-in sway listening at a path, accepting in a thread of its own (the daemon
+/// connects once it runs).
+pub struct Sway(Receiver<Result<UnixStream, String>>);
+
+impl Sway {
+    pub fn listen(path: &Path, tree: Vec<u8>) -> Result<Sway, String> {
+        let listener = UnixListener::bind(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(sway_session(&listener, &tree)));
+        Ok(Sway(rx))
+    }
+
+    /// The session, once the daemon's subscribe and tree request are answered (the
+    /// tree's write took all but a socket buffer's worth of it).
+    pub fn session(&self) -> Result<UnixStream, String> {
+        self.0
+            .recv_timeout(testkit::SETUP_TIMEOUT)
+            .map_err(|_| "the daemon did not connect to the stand-in sway and ask for its tree")?
     }
 }
